@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds pkg/ (the npm package `p2p-probe`): wasm-pack release build for the web target,
+# then wasm-opt -Oz from npm binaryen 132 (never Debian's binaryen: it breaks the output).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+WASM_OPT="$PWD/node_modules/.bin/wasm-opt"
+[ -x "$WASM_OPT" ] || { echo "build_pkg: $WASM_OPT missing; run scripts/setup.sh" >&2; exit 1; }
+"$WASM_OPT" --version | grep -q "version 132" || { echo "build_pkg: wasm-opt is not binaryen 132" >&2; exit 1; }
+
+wasm-pack build --release --target web --weak-refs --out-name p2p_probe --out-dir pkg . >/dev/null 2>pkg.build.log \
+  || { cat pkg.build.log >&2; rm -f pkg.build.log; exit 1; }
+rm -f pkg.build.log
+"$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+  --enable-reference-types --enable-multivalue \
+  pkg/p2p_probe_bg.wasm -o pkg/p2p_probe_bg.wasm.opt
+mv pkg/p2p_probe_bg.wasm.opt pkg/p2p_probe_bg.wasm
+
+# The socket shim is a wasm-bindgen snippet: make sure the package ships it.
+node -e '
+const fs = require("fs");
+const p = JSON.parse(fs.readFileSync("pkg/package.json", "utf8"));
+p.files = Array.from(new Set([...(p.files || []), "snippets"]));
+p.sideEffects = p.sideEffects || ["./snippets/*"];
+fs.writeFileSync("pkg/package.json", JSON.stringify(p, null, 2) + "\n");
+for (const f of ["p2p_probe.js", "p2p_probe_bg.wasm", "p2p_probe.d.ts", "package.json"]) {
+  if (!fs.existsSync("pkg/" + f)) { console.error("build_pkg: missing pkg/" + f); process.exit(1); }
+}
+'
+raw=$(stat -c %s pkg/p2p_probe_bg.wasm)
+gz=$(cat pkg/p2p_probe_bg.wasm pkg/p2p_probe.js pkg/snippets/*/js/shim.js | gzip -9 | wc -c)
+echo "pkg/: wasm ${raw} bytes raw; wasm + JS glue + shim ${gz} bytes gzip -9"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test: native core tests, lints, the wasm package build, browser tests in headless
+# Chromium and Firefox, the bundled demo page build, and the end-to-end suite against the real
+# ProbeCoordinator (pytest + Playwright, real browsers, network namespaces, coturn).
+# Installs what it needs first (scripts/setup.sh, idempotent).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+step() { printf '\n==> %s\n' "$*"; }
+
+step "setup"
+bash scripts/setup.sh
+
+step "native core tests (cargo test)"
+cargo test --quiet
+
+step "clippy (no unwrap/expect/panic/indexing in the library)"
+cargo clippy --quiet --target wasm32-unknown-unknown --lib -- -D warnings
+cargo clippy --quiet --lib -- -D warnings
+
+step "build pkg/ (wasm-pack release + wasm-opt from npm binaryen 132)"
+bash scripts/build_pkg.sh
+
+step "browser tests: headless Chromium"
+wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver --test web
+step "browser tests: headless Firefox"
+wasm-pack test --headless --firefox --geckodriver "$(command -v geckodriver)" --test web
+
+step "bundle www/ from the packed package (esbuild + tsc against p2p_probe.d.ts)"
+node www/build.mjs
+
+step "end-to-end: real server, real browsers (pytest)"
+.venv/bin/python -m pytest tests -q -p no:cacheprovider "$@"

@@ -1,0 +1,15 @@
+//! The sans-IO core: plain Rust, no browser calls, no clock. Unit-tested natively.
+
+pub mod codec;
+pub mod error;
+pub mod probe;
+pub mod role;
+pub mod series;
+pub mod stats;
+
+pub use error::{ProbeError, SignalError, WireError};
+pub use probe::{Candidate, Config, Input, MeasureSpec, Output, Probe, Report, SdpKind, Signal};
+pub use role::Role;
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;

@@ -1,0 +1,618 @@
+//! The per-probe state machine, sans-IO (in the manner of str0m / quinn-proto).
+//!
+//! Feed it [`Input`]s with the current time (`now`, milliseconds on any monotonic clock; the
+//! browser shell passes `performance.now()`) and drain [`Output`]s with [`Probe::poll_output`]
+//! after every input. It never reads a clock, never calls the browser, and tolerates early,
+//! late, repeated and out-of-order inputs: a spurious `Timer` is a no-op, and anything after the
+//! end is ignored.
+
+use std::collections::VecDeque;
+
+use super::codec::{self, Wire};
+use super::error::{ProbeError, SignalError, WireError};
+use super::role::Role;
+use super::series::{self, SeriesStats};
+use super::stats::{self, PairSample, StatEntry};
+
+/// Candidates buffered before the remote description is set; more are dropped with a warning.
+pub const MAX_BUFFERED_CANDIDATES: usize = 64;
+/// Pings of the peer we answer on one connection (the legacy client sends 5).
+pub const MAX_ANSWERED_PINGS: u32 = 1024;
+/// Warnings one probe may log; then one "suppressed" note and silence.
+pub const MAX_WARNINGS: u32 = 16;
+/// How long the final getStats may take before the result is sent without it.
+pub const STATS_GRACE_MS: f64 = 500.0;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Config {
+    pub pings: u32,
+    pub ping_interval_ms: f64,
+    pub ping_timeout_ms: f64,
+    pub connect_timeout_ms: f64,
+    /// A prepared session that is not started within this time fails with `not_started`.
+    pub start_timeout_ms: Option<f64>,
+    /// `true`: measure as soon as the channel opens and end with one `Done` (ProbeManager).
+    /// `false`: wait for `Input::Measure` calls (the legacy-compatible `ProbeConnection`).
+    pub auto_measure: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            pings: 5,
+            ping_interval_ms: 5.0,
+            ping_timeout_ms: 2000.0,
+            connect_timeout_ms: 10_000.0,
+            start_timeout_ms: Some(15_000.0),
+            auto_measure: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub candidate: String,
+    pub sdp_mid: Option<String>,
+    pub sdp_m_line_index: Option<u16>,
+    pub username_fragment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signal {
+    Offer(String),
+    Answer(String),
+    Candidate(Candidate),
+    EndOfCandidates,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdpKind {
+    Offer,
+    Answer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MeasureSpec {
+    pub pings: u32,
+    pub interval_ms: f64,
+    pub timeout_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input<'a> {
+    /// `probe_start` (or `start()`).
+    Start,
+    /// A signal from the expected peer (the shell has checked session and sender).
+    Signal(Signal),
+    /// The shell's `setRemoteDescription` for the last `ApplyRemote` finished.
+    RemoteApplied { ok: bool },
+    /// A local WebRTC step (createOffer, createAnswer, setLocalDescription) failed.
+    LocalFailed,
+    ChannelOpen,
+    ChannelClosed,
+    Message(&'a str),
+    /// The peer connection or ICE reported `failed`.
+    ConnectionFailed,
+    /// A getStats result (`None` when the call failed).
+    Stats(Option<&'a [StatEntry]>),
+    Timer,
+    /// `measureRTT()` in manual mode.
+    Measure(MeasureSpec),
+    /// The page closed the probe.
+    Close,
+}
+
+/// A finished measurement, success or failure.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Report {
+    pub rtt_ms: Option<f64>,
+    pub series: SeriesStats,
+    pub stats_rtt_ms: Option<f64>,
+    pub pair: Option<PairSample>,
+    pub setup_ms: Option<f64>,
+    pub measure_ms: Option<f64>,
+    pub error: Option<ProbeError>,
+}
+
+impl Report {
+    pub fn success(&self) -> bool {
+        self.error.is_none() && self.rtt_ms.is_some()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Initiator: create the data channel, create and set the offer, send it.
+    CreateOffer,
+    /// Set the remote description; the answerer then creates, sets and sends its answer.
+    ApplyRemote(SdpKind, String),
+    AddCandidate(Candidate),
+    /// Send a text message on the data channel.
+    Send(String),
+    GetStats,
+    /// (Re)arm the single timer at this absolute time, or cancel it.
+    Timer(Option<f64>),
+    /// The data channel is open (`onConnected`).
+    Connected,
+    /// The data channel closed (manual mode: `onClosed`; auto mode: after `Done`, so the
+    /// owner can stop lingering).
+    Closed,
+    /// An input was ignored; log it.
+    Warn(&'static str),
+    /// Manual mode: one `measureRTT()` finished.
+    MeasureDone(Report),
+    /// The probe ended; emitted exactly once (auto mode: the result; manual mode: a failure).
+    Done(Report),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Prepared,
+    Connecting,
+    Open,
+    Finished,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Ping {
+    seq: u64,
+    sent_at: f64,
+    rtt: Option<f64>,
+    lost: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Measurement {
+    spec: MeasureSpec,
+    started_at: f64,
+    next_send_at: f64,
+    pings: Vec<Ping>,
+    /// Set when every ping is answered or lost: waiting for the final getStats.
+    finishing_since: Option<f64>,
+}
+
+#[derive(Debug)]
+pub struct Probe {
+    cfg: Config,
+    role: Role,
+    phase: Phase,
+    created_at: f64,
+    started_at: Option<f64>,
+    opened_at: Option<f64>,
+    offer_taken: bool,
+    answer_taken: bool,
+    pending_offer: Option<String>,
+    remote_set: bool,
+    candidates: Vec<Candidate>,
+    answered: u32,
+    channel_open: bool,
+    next_seq: u64,
+    measurement: Option<Measurement>,
+    last_pair: Option<PairSample>,
+    stats_rtt: Option<f64>,
+    stats_pending: bool,
+    timer_at: Option<f64>,
+    warnings: u32,
+    out: VecDeque<Output>,
+}
+
+impl Probe {
+    pub fn new(now: f64, cfg: Config, role: Role) -> Probe {
+        let mut p = Probe {
+            cfg,
+            role,
+            phase: Phase::Prepared,
+            created_at: now,
+            started_at: None,
+            opened_at: None,
+            offer_taken: false,
+            answer_taken: false,
+            pending_offer: None,
+            remote_set: false,
+            candidates: Vec::new(),
+            answered: 0,
+            channel_open: false,
+            next_seq: 0,
+            measurement: None,
+            last_pair: None,
+            stats_rtt: None,
+            stats_pending: false,
+            timer_at: None,
+            warnings: 0,
+            out: VecDeque::new(),
+        };
+        p.rearm();
+        p
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    pub fn is_finished(&self) -> bool {
+        self.phase == Phase::Finished
+    }
+    pub fn is_open(&self) -> bool {
+        self.phase == Phase::Open
+    }
+    pub fn is_started(&self) -> bool {
+        self.phase != Phase::Prepared
+    }
+    pub fn is_measuring(&self) -> bool {
+        self.measurement.is_some()
+    }
+
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    pub fn handle(&mut self, now: f64, input: Input<'_>) {
+        if self.phase == Phase::Finished {
+            // After the end we only keep answering the peer's pings (its series may still be
+            // running while the owner lingers) and say when the channel goes away.
+            match input {
+                Input::Message(m) if self.channel_open => {
+                    if let Ok(Wire::Ping { seq_raw, ts_raw, .. }) = codec::decode(m) {
+                        self.answer(seq_raw, ts_raw);
+                    }
+                }
+                Input::ChannelClosed if self.channel_open => {
+                    self.channel_open = false;
+                    self.out.push_back(Output::Closed);
+                }
+                _ => {}
+            }
+            return;
+        }
+        match input {
+            Input::Start => self.on_start(now),
+            Input::Signal(s) => self.on_signal(s),
+            Input::RemoteApplied { ok } => self.on_remote_applied(ok),
+            Input::LocalFailed => self.fail(now, ProbeError::WebRtc),
+            Input::ChannelOpen => self.on_open(now),
+            Input::ChannelClosed => self.on_channel_closed(now),
+            Input::Message(m) => self.on_message(now, m),
+            Input::ConnectionFailed => self.fail(now, ProbeError::IceFailed),
+            Input::Stats(entries) => self.on_stats(now, entries),
+            Input::Timer => self.on_timer(now),
+            Input::Measure(spec) => self.on_measure(now, spec),
+            Input::Close => self.fail(now, ProbeError::Closed),
+        }
+        self.rearm();
+    }
+
+    fn warn(&mut self, why: &'static str) {
+        self.warnings += 1;
+        if self.warnings <= MAX_WARNINGS {
+            self.out.push_back(Output::Warn(why));
+        } else if self.warnings == MAX_WARNINGS + 1 {
+            self.out.push_back(Output::Warn("further warnings for this probe suppressed"));
+        }
+    }
+
+    fn on_start(&mut self, now: f64) {
+        if self.phase != Phase::Prepared {
+            return self.warn(SignalError::AlreadyStarted.reason());
+        }
+        self.phase = Phase::Connecting;
+        self.started_at = Some(now);
+        match self.role {
+            Role::Initiator => self.out.push_back(Output::CreateOffer),
+            Role::Answerer => {
+                if let Some(sdp) = self.pending_offer.take() {
+                    self.out.push_back(Output::ApplyRemote(SdpKind::Offer, sdp));
+                }
+            }
+        }
+    }
+
+    fn on_signal(&mut self, s: Signal) {
+        match s {
+            Signal::Offer(sdp) => {
+                if self.role == Role::Initiator {
+                    self.warn(SignalError::UnexpectedOffer.reason());
+                } else if self.offer_taken {
+                    self.warn(SignalError::DuplicateOffer.reason());
+                } else {
+                    self.offer_taken = true;
+                    if self.phase == Phase::Prepared {
+                        self.pending_offer = Some(sdp);
+                    } else {
+                        self.out.push_back(Output::ApplyRemote(SdpKind::Offer, sdp));
+                    }
+                }
+            }
+            Signal::Answer(sdp) => {
+                if self.role == Role::Answerer || self.phase == Phase::Prepared {
+                    self.warn(SignalError::UnexpectedAnswer.reason());
+                } else if self.answer_taken {
+                    self.warn(SignalError::DuplicateAnswer.reason());
+                } else {
+                    self.answer_taken = true;
+                    self.out.push_back(Output::ApplyRemote(SdpKind::Answer, sdp));
+                }
+            }
+            Signal::Candidate(c) => {
+                if self.remote_set {
+                    self.out.push_back(Output::AddCandidate(c));
+                } else if self.candidates.len() >= MAX_BUFFERED_CANDIDATES {
+                    self.warn(SignalError::TooManyCandidates.reason());
+                } else {
+                    self.candidates.push(c);
+                }
+            }
+            Signal::EndOfCandidates => {}
+        }
+    }
+
+    fn on_remote_applied(&mut self, ok: bool) {
+        if ok {
+            self.remote_set = true;
+            for c in std::mem::take(&mut self.candidates) {
+                self.out.push_back(Output::AddCandidate(c));
+            }
+        } else {
+            // The peer's description was rejected: let a later, valid one be tried.
+            self.warn("remote description rejected by the browser");
+            match self.role {
+                Role::Initiator => self.answer_taken = false,
+                Role::Answerer => self.offer_taken = false,
+            }
+        }
+    }
+
+    fn on_open(&mut self, now: f64) {
+        if self.phase != Phase::Connecting {
+            return;
+        }
+        self.phase = Phase::Open;
+        self.channel_open = true;
+        self.opened_at = Some(now);
+        self.out.push_back(Output::Connected);
+        if self.cfg.auto_measure {
+            let spec = MeasureSpec { pings: self.cfg.pings, interval_ms: self.cfg.ping_interval_ms, timeout_ms: self.cfg.ping_timeout_ms };
+            self.begin_measure(now, spec);
+            self.request_stats();
+        }
+    }
+
+    fn on_measure(&mut self, now: f64, spec: MeasureSpec) {
+        if self.phase != Phase::Open || self.measurement.is_some() {
+            let report = self.report(now, None);
+            self.out.push_back(Output::MeasureDone(Report { rtt_ms: None, ..report }));
+            return;
+        }
+        self.begin_measure(now, spec);
+    }
+
+    fn begin_measure(&mut self, now: f64, spec: MeasureSpec) {
+        let spec = MeasureSpec {
+            pings: spec.pings.clamp(1, 1000),
+            interval_ms: if spec.interval_ms.is_finite() { spec.interval_ms.max(0.0) } else { 0.0 },
+            timeout_ms: if spec.timeout_ms.is_finite() { spec.timeout_ms.max(1.0) } else { 2000.0 },
+        };
+        self.measurement = Some(Measurement { spec, started_at: now, next_send_at: now, pings: Vec::new(), finishing_since: None });
+        self.progress(now);
+    }
+
+    fn request_stats(&mut self) {
+        if !self.stats_pending {
+            self.stats_pending = true;
+            self.out.push_back(Output::GetStats);
+        }
+    }
+
+    fn on_channel_closed(&mut self, now: f64) {
+        self.channel_open = false;
+        match self.phase {
+            Phase::Open if !self.cfg.auto_measure => {
+                self.out.push_back(Output::Closed);
+                if self.measurement.is_some() {
+                    self.end_series_early();
+                    self.finish_measure(now);
+                }
+                // no longer open: later measureRTT() calls resolve to null
+                self.phase = Phase::Finished;
+            }
+            Phase::Open => {
+                // The peer left. With at least one answered ping, report what we have
+                // (pings still in flight are not counted as lost: the peer left, the link did not).
+                let answered = self.measurement.as_ref().is_some_and(|m| m.pings.iter().any(|p| p.rtt.is_some()));
+                if answered {
+                    self.end_series_early();
+                    self.finish_measure(now);
+                } else {
+                    self.fail(now, ProbeError::PeerClosed);
+                }
+            }
+            Phase::Connecting => self.fail(now, ProbeError::PeerClosed),
+            _ => {}
+        }
+    }
+
+    fn end_series_early(&mut self) {
+        if let Some(m) = self.measurement.as_mut() {
+            m.pings.retain(|p| p.rtt.is_some() || p.lost);
+            m.spec.pings = u32::try_from(m.pings.len()).unwrap_or(u32::MAX);
+        }
+    }
+
+    fn on_message(&mut self, now: f64, text: &str) {
+        if self.phase != Phase::Open {
+            return;
+        }
+        match codec::decode(text) {
+            Ok(Wire::Ping { seq_raw, ts_raw, .. }) => self.answer(seq_raw, ts_raw),
+            Ok(Wire::Pong { seq }) => {
+                let hit = self.measurement.as_mut().and_then(|m| {
+                    m.pings.iter_mut().find(|p| p.seq == seq && p.rtt.is_none() && !p.lost)
+                });
+                match hit {
+                    Some(p) => {
+                        p.rtt = Some((now - p.sent_at).max(0.0));
+                        self.progress(now);
+                    }
+                    None => self.warn(WireError::UnknownPong.reason()),
+                }
+            }
+            Err(e) => self.warn(e.reason()),
+        }
+    }
+
+    fn answer(&mut self, seq_raw: &str, ts_raw: Option<&str>) {
+        if self.answered < MAX_ANSWERED_PINGS {
+            self.answered += 1;
+            self.out.push_back(Output::Send(codec::encode_pong(seq_raw, ts_raw)));
+        } else if self.phase != Phase::Finished {
+            self.warn("ping flood: not answering more pings on this connection");
+        }
+    }
+
+    fn on_stats(&mut self, now: f64, entries: Option<&[StatEntry]>) {
+        self.stats_pending = false;
+        if let Some(sample) = entries.and_then(stats::select_pair) {
+            if let Some(r) = stats::rtt_ms(&sample, self.last_pair.as_ref()) {
+                self.stats_rtt = Some(r);
+            }
+            self.last_pair = Some(sample);
+        }
+        if self.measurement.as_ref().is_some_and(|m| m.finishing_since.is_some()) {
+            self.finish_measure(now);
+        }
+    }
+
+    fn on_timer(&mut self, now: f64) {
+        match self.phase {
+            Phase::Prepared => {
+                if self.cfg.start_timeout_ms.is_some_and(|t| now >= self.created_at + t) {
+                    self.fail(now, ProbeError::NotStarted);
+                }
+            }
+            Phase::Connecting => {
+                if self.started_at.is_some_and(|s| now >= s + self.cfg.connect_timeout_ms) {
+                    self.fail(now, ProbeError::ConnectTimeout);
+                }
+            }
+            Phase::Open => {
+                let stale = self.measurement.as_ref().and_then(|m| m.finishing_since).is_some_and(|t| now >= t + STATS_GRACE_MS);
+                if stale {
+                    // getStats never answered: report without it.
+                    self.stats_pending = false;
+                    self.finish_measure(now);
+                } else {
+                    self.progress(now);
+                }
+            }
+            Phase::Finished => {}
+        }
+    }
+
+    /// Sends due pings, expires timed-out ones, and moves to the final getStats when the series
+    /// is complete.
+    fn progress(&mut self, now: f64) {
+        let mut sends = Vec::new();
+        let Some(m) = self.measurement.as_mut() else { return };
+        if m.finishing_since.is_some() {
+            return;
+        }
+        while (m.pings.len() as u64) < u64::from(m.spec.pings) && now >= m.next_send_at {
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            m.pings.push(Ping { seq, sent_at: now, rtt: None, lost: false });
+            sends.push(codec::encode_ping(seq, if now > 0.0 { now as u64 } else { 0 }));
+            m.next_send_at += m.spec.interval_ms;
+            if m.spec.interval_ms <= 0.0 {
+                m.next_send_at = now;
+            }
+        }
+        for p in m.pings.iter_mut() {
+            if p.rtt.is_none() && !p.lost && now >= p.sent_at + m.spec.timeout_ms {
+                p.lost = true;
+            }
+        }
+        let complete = m.pings.len() as u64 == u64::from(m.spec.pings) && m.pings.iter().all(|p| p.rtt.is_some() || p.lost);
+        if complete {
+            m.finishing_since = Some(now);
+        }
+        self.out.extend(sends.into_iter().map(Output::Send));
+        if complete {
+            if self.stats_pending {
+                // the result of the request already in flight will finish it
+            } else {
+                self.request_stats();
+            }
+        }
+    }
+
+    fn finish_measure(&mut self, now: f64) {
+        let Some(m) = self.measurement.take() else { return };
+        let report = self.report(now, Some(&m));
+        if self.cfg.auto_measure {
+            self.phase = Phase::Finished;
+            let report = if report.rtt_ms.is_none() { Report { error: Some(ProbeError::NoRtt), ..report } } else { report };
+            self.out.push_back(Output::Done(report));
+        } else {
+            self.out.push_back(Output::MeasureDone(report));
+        }
+    }
+
+    fn report(&self, now: f64, m: Option<&Measurement>) -> Report {
+        let series = m.map_or_else(SeriesStats::default, |m| {
+            let samples: Vec<f64> = m.pings.iter().filter_map(|p| p.rtt).collect();
+            series::summarize(&samples, u32::try_from(m.pings.len()).unwrap_or(u32::MAX))
+        });
+        Report {
+            rtt_ms: self.stats_rtt.or(series.median_ms),
+            series,
+            stats_rtt_ms: self.stats_rtt,
+            pair: self.last_pair.clone(),
+            setup_ms: match (self.started_at, self.opened_at) {
+                (Some(s), Some(o)) => Some(o - s),
+                _ => None,
+            },
+            measure_ms: m.map(|m| now - m.started_at),
+            error: None,
+        }
+    }
+
+    fn fail(&mut self, now: f64, err: ProbeError) {
+        if self.phase == Phase::Finished {
+            return;
+        }
+        let m = self.measurement.take();
+        let report = Report { rtt_ms: None, error: Some(err), ..self.report(now, m.as_ref()) };
+        self.phase = Phase::Finished;
+        if m.is_some() && !self.cfg.auto_measure {
+            self.out.push_back(Output::MeasureDone(report.clone()));
+        }
+        self.out.push_back(Output::Done(report));
+    }
+
+    fn next_deadline(&self) -> Option<f64> {
+        match self.phase {
+            Phase::Prepared => self.cfg.start_timeout_ms.map(|t| self.created_at + t),
+            Phase::Connecting => self.started_at.map(|s| s + self.cfg.connect_timeout_ms),
+            Phase::Open => {
+                let m = self.measurement.as_ref()?;
+                if let Some(t) = m.finishing_since {
+                    return Some(t + STATS_GRACE_MS);
+                }
+                let send = ((m.pings.len() as u64) < u64::from(m.spec.pings)).then_some(m.next_send_at);
+                let expiry = m.pings.iter().filter(|p| p.rtt.is_none() && !p.lost).map(|p| p.sent_at + m.spec.timeout_ms).reduce(f64::min);
+                match (send, expiry) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
+            Phase::Finished => None,
+        }
+    }
+
+    fn rearm(&mut self) {
+        let next = self.next_deadline();
+        if next != self.timer_at {
+            self.timer_at = next;
+            self.out.push_back(Output::Timer(next));
+        }
+    }
+}

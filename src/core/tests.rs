@@ -1,0 +1,514 @@
+//! State-machine tests: two probes wired back to back on a simulated clock, plus targeted
+//! event sequences and a property test.
+
+use super::probe::*;
+use super::role::Role;
+use super::stats::StatEntry;
+use super::{codec, ProbeError};
+use proptest::prelude::*;
+
+fn drain(p: &mut Probe) -> Vec<Output> {
+    std::iter::from_fn(|| p.poll_output()).collect()
+}
+
+fn cfg() -> Config {
+    Config { pings: 3, ping_interval_ms: 10.0, ping_timeout_ms: 100.0, connect_timeout_ms: 1000.0, start_timeout_ms: Some(5000.0), auto_measure: true }
+}
+
+fn sends(out: &[Output]) -> Vec<String> {
+    out.iter().filter_map(|o| if let Output::Send(s) = o { Some(s.clone()) } else { None }).collect()
+}
+fn done(out: &[Output]) -> Option<Report> {
+    out.iter().find_map(|o| if let Output::Done(r) = o { Some(r.clone()) } else { None })
+}
+fn timer(out: &[Output]) -> Option<Option<f64>> {
+    out.iter().rev().find_map(|o| if let Output::Timer(t) = o { Some(*t) } else { None })
+}
+fn pong_for(ping: &str) -> String {
+    match codec::decode(ping).unwrap() {
+        codec::Wire::Ping { seq_raw, ts_raw, .. } => codec::encode_pong(seq_raw, ts_raw),
+        _ => panic!("not a ping"),
+    }
+}
+fn stats_with_rtt(rtt_s: f64) -> Vec<StatEntry> {
+    vec![
+        StatEntry { id: "T".into(), kind: "transport".into(), selected_candidate_pair_id: Some("P".into()), ..Default::default() },
+        StatEntry { id: "P".into(), kind: "candidate-pair".into(), current_round_trip_time: Some(rtt_s), local_candidate_id: Some("L".into()), remote_candidate_id: Some("R".into()), ..Default::default() },
+        StatEntry { id: "L".into(), kind: "local-candidate".into(), candidate_type: Some("host".into()), protocol: Some("udp".into()), ..Default::default() },
+        StatEntry { id: "R".into(), kind: "remote-candidate".into(), candidate_type: Some("host".into()), ..Default::default() },
+    ]
+}
+
+/// Starts a probe and opens its channel at t=100; returns the pings it sent at open.
+fn opened(role: Role, c: Config) -> (Probe, Vec<Output>) {
+    let mut p = Probe::new(0.0, c, role);
+    drain(&mut p);
+    p.handle(50.0, Input::Start);
+    drain(&mut p);
+    p.handle(100.0, Input::ChannelOpen);
+    let out = drain(&mut p);
+    (p, out)
+}
+
+#[test]
+fn initiator_offers_answerer_waits_and_buffers_candidates_until_remote_set() {
+    let mut a = Probe::new(0.0, cfg(), Role::Initiator);
+    drain(&mut a);
+    a.handle(1.0, Input::Start);
+    assert!(drain(&mut a).contains(&Output::CreateOffer));
+
+    let mut b = Probe::new(0.0, cfg(), Role::Answerer);
+    drain(&mut b);
+    let cand = Candidate { candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host".into(), sdp_mid: Some("0".into()), sdp_m_line_index: Some(0), username_fragment: None };
+    // an offer and candidates before probe_start: kept until start
+    b.handle(1.0, Input::Signal(Signal::Offer("v=0 offer".into())));
+    b.handle(1.0, Input::Signal(Signal::Candidate(cand.clone())));
+    assert!(drain(&mut b).iter().all(|o| !matches!(o, Output::ApplyRemote(..) | Output::AddCandidate(_))));
+    b.handle(2.0, Input::Start);
+    let out = drain(&mut b);
+    assert!(out.contains(&Output::ApplyRemote(SdpKind::Offer, "v=0 offer".into())));
+    assert!(!out.contains(&Output::CreateOffer));
+    b.handle(3.0, Input::RemoteApplied { ok: true });
+    assert_eq!(drain(&mut b), vec![Output::AddCandidate(cand.clone())]);
+    // after the remote description, candidates go straight through; end-of-candidates is ignored
+    b.handle(4.0, Input::Signal(Signal::Candidate(cand.clone())));
+    b.handle(4.0, Input::Signal(Signal::EndOfCandidates));
+    assert_eq!(drain(&mut b), vec![Output::AddCandidate(cand)]);
+}
+
+#[test]
+fn wrong_role_and_duplicate_descriptions_are_ignored_with_warnings() {
+    let mut a = Probe::new(0.0, cfg(), Role::Initiator);
+    a.handle(0.0, Input::Start);
+    drain(&mut a);
+    a.handle(1.0, Input::Signal(Signal::Offer("x".into())));
+    a.handle(1.0, Input::Signal(Signal::Answer("ans".into())));
+    a.handle(1.0, Input::Signal(Signal::Answer("ans2".into())));
+    let out = drain(&mut a);
+    let applied: Vec<_> = out.iter().filter(|o| matches!(o, Output::ApplyRemote(..))).collect();
+    assert_eq!(applied, vec![&Output::ApplyRemote(SdpKind::Answer, "ans".into())]);
+    assert_eq!(out.iter().filter(|o| matches!(o, Output::Warn(_))).count(), 2);
+
+    // a rejected answer lets a later valid one through
+    a.handle(2.0, Input::RemoteApplied { ok: false });
+    a.handle(2.0, Input::Signal(Signal::Answer("ans3".into())));
+    assert!(drain(&mut a).contains(&Output::ApplyRemote(SdpKind::Answer, "ans3".into())));
+
+    let mut b = Probe::new(0.0, cfg(), Role::Answerer);
+    b.handle(0.0, Input::Start);
+    b.handle(0.0, Input::Signal(Signal::Answer("a".into())));
+    b.handle(0.0, Input::Signal(Signal::Offer("o1".into())));
+    b.handle(0.0, Input::Signal(Signal::Offer("o2".into())));
+    let out = drain(&mut b);
+    assert_eq!(out.iter().filter(|o| matches!(o, Output::ApplyRemote(..))).count(), 1);
+}
+
+#[test]
+fn full_measurement_uses_stats_rtt_and_reports_series() {
+    let (mut p, out) = opened(Role::Initiator, cfg());
+    assert!(out.contains(&Output::Connected));
+    assert!(out.contains(&Output::GetStats));
+    let first = sends(&out);
+    assert_eq!(first.len(), 1, "one ping at open, the rest on the interval");
+    p.handle(101.0, Input::Stats(Some(&stats_with_rtt(0.052))));
+    p.handle(103.0, Input::Message(&pong_for(&first[0])));
+    drain(&mut p);
+    p.handle(110.0, Input::Timer);
+    let s2 = sends(&drain(&mut p));
+    assert_eq!(s2.len(), 1);
+    p.handle(114.0, Input::Message(&pong_for(&s2[0])));
+    p.handle(120.0, Input::Timer);
+    let s3 = sends(&drain(&mut p));
+    p.handle(122.0, Input::Message(&pong_for(&s3[0])));
+    let out = drain(&mut p);
+    assert!(out.contains(&Output::GetStats), "final stats after the series");
+    assert!(done(&out).is_none());
+    p.handle(123.0, Input::Stats(Some(&stats_with_rtt(0.051))));
+    let r = done(&drain(&mut p)).expect("done");
+    assert!(r.success());
+    assert_eq!(r.rtt_ms, Some(51.0));
+    assert_eq!(r.stats_rtt_ms, Some(51.0));
+    assert_eq!((r.series.samples, r.series.sent, r.series.lost), (3, 3, 0));
+    assert_eq!(r.series.median_ms, Some(3.0));
+    assert_eq!(r.series.min_ms, Some(2.0));
+    assert_eq!(r.series.max_ms, Some(4.0));
+    assert_eq!(r.setup_ms, Some(50.0));
+    assert_eq!(r.measure_ms, Some(23.0));
+    assert_eq!(r.pair.unwrap().path().unwrap().as_str(), "direct");
+    // after the end: pings are still answered (the peer's series may be running), nothing else
+    p.handle(200.0, Input::Timer);
+    p.handle(200.0, Input::Message(r#"{"type":"ping","seq":9,"ts":1}"#));
+    p.handle(200.0, Input::Message("junk"));
+    assert_eq!(drain(&mut p), vec![Output::Send(r#"{"type":"pong","seq":9,"ts":1}"#.into())]);
+    p.handle(201.0, Input::ChannelClosed);
+    p.handle(202.0, Input::ChannelClosed);
+    assert_eq!(drain(&mut p), vec![Output::Closed], "the owner learns the peer left, once");
+    p.handle(203.0, Input::Message(r#"{"type":"ping","seq":10,"ts":1}"#));
+    assert!(drain(&mut p).is_empty());
+}
+
+#[test]
+fn ping_median_is_used_when_stats_have_no_rtt_and_lost_pings_count() {
+    let (mut p, out) = opened(Role::Answerer, cfg());
+    p.handle(100.0, Input::Stats(None));
+    let s1 = sends(&out);
+    p.handle(105.0, Input::Message(&pong_for(&s1[0])));
+    p.handle(110.0, Input::Timer);
+    let _lost = sends(&drain(&mut p));
+    p.handle(120.0, Input::Timer);
+    let s3 = sends(&drain(&mut p));
+    p.handle(127.0, Input::Message(&pong_for(&s3[0])));
+    drain(&mut p);
+    // ping 2 times out at 210
+    p.handle(209.0, Input::Timer);
+    assert!(done(&drain(&mut p)).is_none());
+    p.handle(210.0, Input::Timer);
+    let out = drain(&mut p);
+    assert!(out.contains(&Output::GetStats));
+    p.handle(211.0, Input::Stats(Some(&[])));
+    let r = done(&drain(&mut p)).unwrap();
+    assert_eq!(r.stats_rtt_ms, None);
+    assert_eq!(r.rtt_ms, Some(6.0), "median of 5 and 7");
+    assert_eq!((r.series.samples, r.series.sent, r.series.lost), (2, 3, 1));
+    assert_eq!(r.series.jitter_ms, Some(2.0));
+}
+
+#[test]
+fn all_pings_lost_and_no_stats_is_no_rtt() {
+    let c = Config { pings: 1, ..cfg() };
+    let (mut p, _) = opened(Role::Initiator, c);
+    p.handle(101.0, Input::Stats(None));
+    p.handle(200.0, Input::Timer);
+    drain(&mut p);
+    p.handle(201.0, Input::Stats(None));
+    let r = done(&drain(&mut p)).unwrap();
+    assert_eq!(r.error, Some(ProbeError::NoRtt));
+    assert!(!r.success());
+    assert_eq!(r.series.lost, 1);
+}
+
+#[test]
+fn connect_timeout_fires_once_and_early_or_repeated_timers_are_noops() {
+    let mut p = Probe::new(0.0, cfg(), Role::Answerer);
+    drain(&mut p);
+    p.handle(10.0, Input::Start);
+    let out = drain(&mut p);
+    assert_eq!(timer(&out), Some(Some(1010.0)));
+    p.handle(500.0, Input::Timer);
+    p.handle(500.0, Input::Timer);
+    assert!(drain(&mut p).is_empty());
+    p.handle(1010.0, Input::Timer);
+    let out = drain(&mut p);
+    assert_eq!(done(&out).unwrap().error, Some(ProbeError::ConnectTimeout));
+    assert_eq!(timer(&out), Some(None));
+    p.handle(1011.0, Input::Timer);
+    p.handle(1011.0, Input::ChannelOpen);
+    p.handle(1011.0, Input::Close);
+    assert!(drain(&mut p).is_empty(), "exactly one Done");
+}
+
+#[test]
+fn prepared_session_that_never_starts_expires() {
+    let mut p = Probe::new(0.0, cfg(), Role::Initiator);
+    assert_eq!(timer(&drain(&mut p)), Some(Some(5000.0)));
+    p.handle(4999.0, Input::Timer);
+    assert!(drain(&mut p).is_empty());
+    p.handle(5001.0, Input::Timer);
+    assert_eq!(done(&drain(&mut p)).unwrap().error, Some(ProbeError::NotStarted));
+}
+
+#[test]
+fn duplicate_start_and_open_are_ignored() {
+    let (mut p, _) = opened(Role::Initiator, cfg());
+    p.handle(101.0, Input::Start);
+    p.handle(101.0, Input::ChannelOpen);
+    let out = drain(&mut p);
+    assert!(!out.contains(&Output::Connected));
+    assert!(!out.contains(&Output::CreateOffer));
+    assert_eq!(out.iter().filter(|o| matches!(o, Output::Warn(_))).count(), 1);
+}
+
+#[test]
+fn ice_failure_and_peer_close_before_any_pong_fail_with_codes() {
+    let mut p = Probe::new(0.0, cfg(), Role::Initiator);
+    p.handle(0.0, Input::Start);
+    p.handle(5.0, Input::ConnectionFailed);
+    assert_eq!(done(&drain(&mut p)).unwrap().error, Some(ProbeError::IceFailed));
+
+    let (mut p, _) = opened(Role::Answerer, cfg());
+    p.handle(101.0, Input::ChannelClosed);
+    assert_eq!(done(&drain(&mut p)).unwrap().error, Some(ProbeError::PeerClosed));
+}
+
+#[test]
+fn peer_closing_mid_series_reports_what_was_answered_without_counting_in_flight_as_lost() {
+    let (mut p, out) = opened(Role::Answerer, cfg());
+    p.handle(100.5, Input::Stats(None));
+    p.handle(104.0, Input::Message(&pong_for(&sends(&out)[0])));
+    p.handle(110.0, Input::Timer);
+    drain(&mut p);
+    p.handle(111.0, Input::ChannelClosed);
+    let r = done(&drain(&mut p)).expect("ends at once, without waiting for stats");
+    assert!(r.success());
+    assert_eq!(r.rtt_ms, Some(4.0));
+    assert_eq!((r.series.samples, r.series.sent, r.series.lost), (1, 1, 0));
+}
+
+#[test]
+fn we_answer_pings_and_ignore_foreign_pongs_and_junk() {
+    let (mut p, _) = opened(Role::Answerer, cfg());
+    p.handle(101.0, Input::Message(r#"{"type":"ping","seq":42,"ts":1.5}"#));
+    assert_eq!(sends(&drain(&mut p)), vec![r#"{"type":"pong","seq":42,"ts":1.5}"#.to_string()]);
+    for junk in [r#"{"type":"pong","seq":999,"ts":0}"#, "garbage", "[]", r#"{"type":"ping","seq":"1"}"#] {
+        p.handle(101.0, Input::Message(junk));
+        let out = drain(&mut p);
+        assert!(matches!(out.as_slice(), [Output::Warn(_)]), "{junk}: {out:?}");
+    }
+}
+
+#[test]
+fn pong_counts_once_and_late_pong_after_timeout_is_ignored() {
+    let c = Config { pings: 2, ping_interval_ms: 0.0, ..cfg() };
+    let (mut p, out) = opened(Role::Initiator, c);
+    let pings = sends(&out);
+    assert_eq!(pings.len(), 2, "interval 0 sends the series at once");
+    p.handle(103.0, Input::Message(&pong_for(&pings[0])));
+    p.handle(104.0, Input::Message(&pong_for(&pings[0])));
+    let out = drain(&mut p);
+    assert_eq!(out.iter().filter(|o| matches!(o, Output::Warn(_))).count(), 1);
+    p.handle(200.0, Input::Timer); // ping 1 lost at 200
+    drain(&mut p);
+    p.handle(201.0, Input::Message(&pong_for(&pings[1])));
+    assert!(matches!(drain(&mut p).as_slice(), [Output::Warn(_)]));
+}
+
+#[test]
+fn ping_flood_is_capped_and_warnings_are_rate_limited() {
+    let (mut p, _) = opened(Role::Answerer, Config { pings: 1, ping_timeout_ms: 1e9, ..cfg() });
+    drain(&mut p);
+    let mut pongs = 0;
+    let mut warns = 0;
+    for i in 0..5000u32 {
+        p.handle(101.0, Input::Message(&format!(r#"{{"type":"ping","seq":{i},"ts":0}}"#)));
+        for o in drain(&mut p) {
+            match o {
+                Output::Send(_) => pongs += 1,
+                Output::Warn(_) => warns += 1,
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(pongs, MAX_ANSWERED_PINGS);
+    assert_eq!(warns, MAX_WARNINGS + 1);
+}
+
+#[test]
+fn close_before_the_end_reports_closed_once() {
+    let (mut p, _) = opened(Role::Initiator, cfg());
+    p.handle(101.0, Input::Close);
+    let out = drain(&mut p);
+    assert_eq!(done(&out).unwrap().error, Some(ProbeError::Closed));
+    p.handle(102.0, Input::Close);
+    assert!(drain(&mut p).is_empty());
+}
+
+#[test]
+fn final_stats_that_never_answer_do_not_hang_the_result() {
+    let c = Config { pings: 1, ..cfg() };
+    let (mut p, out) = opened(Role::Initiator, c);
+    p.handle(102.0, Input::Message(&pong_for(&sends(&out)[0])));
+    let out = drain(&mut p);
+    // the GetStats from open is still pending: no second request
+    assert!(!out.contains(&Output::GetStats));
+    assert_eq!(timer(&out), Some(Some(102.0 + STATS_GRACE_MS)));
+    p.handle(102.0 + STATS_GRACE_MS, Input::Timer);
+    let r = done(&drain(&mut p)).unwrap();
+    assert_eq!(r.rtt_ms, Some(2.0));
+}
+
+#[test]
+fn manual_mode_measures_on_request_like_the_legacy_class() {
+    let c = Config { auto_measure: false, start_timeout_ms: None, ..cfg() };
+    let mut p = Probe::new(0.0, c, Role::Initiator);
+    assert!(drain(&mut p).is_empty(), "no timer before start in manual mode");
+    // measuring before open resolves at once to nothing
+    p.handle(1.0, Input::Measure(MeasureSpec { pings: 2, interval_ms: 0.0, timeout_ms: 50.0 }));
+    let out = drain(&mut p);
+    assert!(matches!(out.as_slice(), [Output::MeasureDone(r)] if r.rtt_ms.is_none()));
+    p.handle(2.0, Input::Start);
+    p.handle(10.0, Input::ChannelOpen);
+    let out = drain(&mut p);
+    assert!(out.contains(&Output::Connected));
+    assert!(sends(&out).is_empty(), "manual mode waits for measureRTT");
+    p.handle(20.0, Input::Measure(MeasureSpec { pings: 2, interval_ms: 0.0, timeout_ms: 50.0 }));
+    let pings = sends(&drain(&mut p));
+    p.handle(21.0, Input::Message(&pong_for(&pings[0])));
+    p.handle(23.0, Input::Message(&pong_for(&pings[1])));
+    drain(&mut p);
+    p.handle(23.5, Input::Stats(None));
+    let out = drain(&mut p);
+    let r = out.iter().find_map(|o| if let Output::MeasureDone(r) = o { Some(r.clone()) } else { None }).unwrap();
+    assert_eq!(r.rtt_ms, Some(2.0));
+    assert!(done(&out).is_none());
+    // a second measurement works too, with fresh sequence numbers
+    p.handle(30.0, Input::Measure(MeasureSpec { pings: 1, interval_ms: 0.0, timeout_ms: 50.0 }));
+    let pings2 = sends(&drain(&mut p));
+    assert!(pings2[0].contains("\"seq\":2"));
+    p.handle(31.0, Input::ChannelClosed);
+    let out = drain(&mut p);
+    assert!(out.contains(&Output::Closed));
+    assert!(out.iter().any(|o| matches!(o, Output::MeasureDone(_))));
+}
+
+#[test]
+fn two_probes_back_to_back_on_a_simulated_clock() {
+    // A tiny str0m-style harness: messages between the two take `one_way` ms.
+    let one_way = 25.0;
+    let c = Config { pings: 5, ping_interval_ms: 5.0, ..cfg() };
+    let mut a = Probe::new(0.0, c, Role::Initiator);
+    let mut b = Probe::new(0.0, c, Role::Answerer);
+    a.handle(0.0, Input::Start);
+    b.handle(0.0, Input::Start);
+    a.handle(60.0, Input::ChannelOpen);
+    b.handle(60.0, Input::ChannelOpen);
+    let mut in_flight: Vec<(f64, bool, String)> = Vec::new(); // (arrival, to_b, text)
+    let mut timers = [None::<f64>, None::<f64>];
+    let mut results = [None::<Report>, None::<Report>];
+    let mut now = 60.0;
+    for _ in 0..10_000 {
+        for (i, p) in [&mut a, &mut b].into_iter().enumerate() {
+            while let Some(o) = p.poll_output() {
+                match o {
+                    Output::Send(s) => in_flight.push((now + one_way, i == 0, s)),
+                    Output::Timer(t) => timers[i] = t,
+                    Output::GetStats => p.handle(now, Input::Stats(Some(&stats_with_rtt(0.050)))),
+                    Output::Done(r) => results[i] = Some(r),
+                    _ => {}
+                }
+            }
+        }
+        if results.iter().all(Option::is_some) {
+            break;
+        }
+        let next_msg = in_flight.iter().map(|m| m.0).reduce(f64::min);
+        let next_timer = timers.iter().flatten().copied().reduce(f64::min);
+        now = match (next_msg, next_timer) {
+            (Some(x), Some(y)) => x.min(y),
+            (x, y) => x.or(y).expect("something pending"),
+        };
+        if let Some(pos) = in_flight.iter().position(|m| m.0 <= now) {
+            let (_, to_b, text) = in_flight.remove(pos);
+            if to_b { b.handle(now, Input::Message(&text)) } else { a.handle(now, Input::Message(&text)) }
+        } else {
+            for (i, p) in [&mut a, &mut b].into_iter().enumerate() {
+                if timers[i].is_some_and(|t| t <= now) {
+                    timers[i] = None;
+                    p.handle(now, Input::Timer);
+                }
+            }
+        }
+    }
+    for r in results {
+        let r = r.expect("both finished");
+        assert_eq!(r.series.median_ms, Some(50.0));
+        assert_eq!(r.series.samples, 5);
+        assert_eq!(r.rtt_ms, Some(50.0));
+        assert!((r.measure_ms.unwrap() - 70.0).abs() < 1e-9, "4 intervals + one RTT: {:?}", r.measure_ms);
+    }
+}
+
+// ---- property test: random event sequences never panic and end with exactly one result ----
+
+#[derive(Debug, Clone)]
+enum Ev {
+    Start,
+    Offer,
+    Answer,
+    Cand,
+    Applied(bool),
+    LocalFailed,
+    Open,
+    Closed,
+    Msg(String),
+    PongFor(u64),
+    Failed,
+    Stats(Option<f64>),
+    Timer,
+    Measure(u32),
+    Close,
+}
+
+fn ev() -> impl Strategy<Value = Ev> {
+    prop_oneof![
+        1 => Just(Ev::Start),
+        1 => Just(Ev::Offer),
+        1 => Just(Ev::Answer),
+        1 => Just(Ev::Cand),
+        1 => any::<bool>().prop_map(Ev::Applied),
+        1 => Just(Ev::LocalFailed),
+        3 => Just(Ev::Open),
+        1 => Just(Ev::Closed),
+        1 => ".{0,40}".prop_map(Ev::Msg),
+        3 => (0u64..8).prop_map(Ev::PongFor),
+        1 => Just(Ev::Failed),
+        1 => proptest::option::of(0.0f64..1.0).prop_map(Ev::Stats),
+        4 => Just(Ev::Timer),
+        1 => (0u32..4).prop_map(Ev::Measure),
+        1 => Just(Ev::Close),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+    #[test]
+    fn random_sequences_never_panic_and_end_exactly_once(
+        initiator in any::<bool>(),
+        auto in any::<bool>(),
+        events in proptest::collection::vec((ev(), 0.0f64..3000.0), 0..60),
+    ) {
+        let c = Config { auto_measure: auto, ..cfg() };
+        let mut p = Probe::new(0.0, c, if initiator { Role::Initiator } else { Role::Answerer });
+        let mut dones = 0;
+        let mut now = 0.0;
+        let mut run = |p: &mut Probe, now: f64, e: Input<'_>, dones: &mut u32| {
+            p.handle(now, e);
+            while let Some(o) = p.poll_output() {
+                if let Output::Done(r) = &o {
+                    *dones += 1;
+                    prop_assert!(r.success() || r.error.is_some());
+                    if let Some(rtt) = r.rtt_ms { prop_assert!(rtt.is_finite() && rtt >= 0.0); }
+                    prop_assert!(r.series.samples + r.series.lost <= r.series.sent);
+                }
+            }
+            Ok(())
+        };
+        for (e, dt) in events {
+            now += dt;
+            let stats;
+            let msg;
+            let input = match e {
+                Ev::Start => Input::Start,
+                Ev::Offer => Input::Signal(Signal::Offer("o".into())),
+                Ev::Answer => Input::Signal(Signal::Answer("a".into())),
+                Ev::Cand => Input::Signal(Signal::Candidate(Candidate { candidate: "c".into(), sdp_mid: None, sdp_m_line_index: None, username_fragment: None })),
+                Ev::Applied(ok) => Input::RemoteApplied { ok },
+                Ev::LocalFailed => Input::LocalFailed,
+                Ev::Open => Input::ChannelOpen,
+                Ev::Closed => Input::ChannelClosed,
+                Ev::Msg(m) => { msg = m; Input::Message(&msg) }
+                Ev::PongFor(seq) => { msg = format!(r#"{{"type":"pong","seq":{seq}}}"#); Input::Message(&msg) }
+                Ev::Failed => Input::ConnectionFailed,
+                Ev::Stats(r) => { stats = r.map(stats_with_rtt); Input::Stats(stats.as_deref()) }
+                Ev::Timer => Input::Timer,
+                Ev::Measure(n) => Input::Measure(MeasureSpec { pings: n, interval_ms: 5.0, timeout_ms: 100.0 }),
+                Ev::Close => Input::Close,
+            };
+            run(&mut p, now, input, &mut dones)?;
+        }
+        // However the sequence went, closing the page ends it: exactly one Done in total
+        // in auto mode (manual mode reports failures only).
+        run(&mut p, now + 1.0, Input::Close, &mut dones)?;
+        prop_assert!(p.is_finished());
+        if auto { prop_assert_eq!(dones, 1); } else { prop_assert!(dones <= 1); }
+    }
+}

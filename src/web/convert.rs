@@ -1,0 +1,332 @@
+//! Conversions at the JS boundary: options, event payloads, stats objects and result objects.
+//! Everything coming from JS is checked field by field; nothing here can panic.
+
+use js_sys::{Array, Function, Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::ApiError;
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// JavaScript's `String(x)`.
+    #[wasm_bindgen(js_name = String)]
+    fn js_string(v: &JsValue) -> String;
+}
+use crate::core::stats::StatEntry;
+use crate::core::{Candidate, Config, Report, SignalError, Signal};
+
+/// Longest probe_session_id we accept (the server's are 42 characters).
+pub const MAX_SESSION_ID: usize = 256;
+/// Longest SDP we pass to the browser.
+pub const MAX_SDP: usize = 64 * 1024;
+
+pub fn get(obj: &JsValue, key: &str) -> JsValue {
+    if obj.is_object() {
+        Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+pub fn set(obj: &Object, key: &str, value: &JsValue) {
+    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+}
+
+fn opt_f64(v: Option<f64>) -> JsValue {
+    v.map_or(JsValue::NULL, JsValue::from_f64)
+}
+fn opt_str(v: Option<&str>) -> JsValue {
+    v.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+/// A string, or a finite number converted the way JavaScript's `String(x)` does.
+pub fn id_string(v: &JsValue) -> Option<String> {
+    if let Some(s) = v.as_string() {
+        return Some(s);
+    }
+    v.as_f64().filter(|x| x.is_finite()).map(|_| js_string(v))
+}
+
+#[derive(Clone)]
+pub struct Options {
+    pub cfg: Config,
+    pub ice_servers: Array,
+    pub turn_urls: Array,
+    pub relay_only: bool,
+    pub on_result: Option<Function>,
+    pub turn_username: Option<String>,
+    pub turn_credential: Option<String>,
+}
+
+fn number(opts: &JsValue, key: &'static str, min: f64, max: f64) -> Result<Option<f64>, ApiError> {
+    let v = get(opts, key);
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    match v.as_f64() {
+        Some(x) if x.is_finite() && x >= min && x <= max => Ok(Some(x)),
+        _ => Err(ApiError::InvalidOption(key)),
+    }
+}
+
+fn string_or_null(opts: &JsValue, key: &'static str) -> Result<Option<String>, ApiError> {
+    let v = get(opts, key);
+    if v.is_undefined() || v.is_null() {
+        Ok(None)
+    } else {
+        v.as_string().map(Some).ok_or(ApiError::InvalidOption(key))
+    }
+}
+
+impl Options {
+    pub fn parse(opts: &JsValue, auto_measure: bool) -> Result<Options, ApiError> {
+        if !(opts.is_undefined() || opts.is_null() || opts.is_object()) {
+            return Err(ApiError::InvalidArgument("options"));
+        }
+        let mut cfg = Config { auto_measure, ..Config::default() };
+        if !auto_measure {
+            cfg.start_timeout_ms = None;
+        }
+        if let Some(p) = number(opts, "pings", 1.0, 100.0)? {
+            if p.fract() != 0.0 {
+                return Err(ApiError::InvalidOption("pings"));
+            }
+            cfg.pings = p as u32;
+        }
+        if let Some(v) = number(opts, "pingIntervalMs", 0.0, 60_000.0)? {
+            cfg.ping_interval_ms = v;
+        }
+        if let Some(v) = number(opts, "pingTimeoutMs", 1.0, 60_000.0)? {
+            cfg.ping_timeout_ms = v;
+        }
+        if let Some(v) = number(opts, "connectTimeoutMs", 1.0, 600_000.0)? {
+            cfg.connect_timeout_ms = v;
+        }
+        if let Some(v) = number(opts, "startTimeoutMs", 1.0, 600_000.0)? {
+            if auto_measure {
+                cfg.start_timeout_ms = Some(v);
+            }
+        }
+        let array = |key: &'static str| -> Result<Array, ApiError> {
+            let v = get(opts, key);
+            if v.is_undefined() || v.is_null() {
+                Ok(Array::new())
+            } else if Array::is_array(&v) {
+                Ok(v.unchecked_into())
+            } else {
+                Err(ApiError::InvalidOption(key))
+            }
+        };
+        let ice_servers = array("iceServers")?;
+        let turn_urls = array("turnUrls")?;
+        if turn_urls.iter().any(|u| u.as_string().is_none()) {
+            return Err(ApiError::InvalidOption("turnUrls"));
+        }
+        let relay_only = match get(opts, "iceTransportPolicy").as_string().as_deref() {
+            None if get(opts, "iceTransportPolicy").is_undefined() => false,
+            Some("all") => false,
+            Some("relay") => true,
+            _ => return Err(ApiError::InvalidOption("iceTransportPolicy")),
+        };
+        let on_result = match get(opts, "onResult") {
+            v if v.is_undefined() || v.is_null() => None,
+            v => Some(v.dyn_into::<Function>().map_err(|_| ApiError::InvalidOption("onResult"))?),
+        };
+        Ok(Options {
+            cfg,
+            ice_servers,
+            turn_urls,
+            relay_only,
+            on_result,
+            turn_username: string_or_null(opts, "turnUsername")?,
+            turn_credential: string_or_null(opts, "turnCredential")?,
+        })
+    }
+
+    /// The RTCConfiguration for one probe: the page's ICE servers, plus the TURN URLs with the
+    /// credentials the server handed out (when both are given).
+    pub fn rtc_config(&self, turn_username: Option<&str>, turn_credential: Option<&str>) -> Object {
+        let servers = Array::from(&self.ice_servers);
+        if let (Some(user), Some(cred), true) = (turn_username, turn_credential, self.turn_urls.length() > 0) {
+            let turn = Object::new();
+            set(&turn, "urls", &Array::from(&self.turn_urls));
+            set(&turn, "username", &JsValue::from_str(user));
+            set(&turn, "credential", &JsValue::from_str(cred));
+            servers.push(&turn);
+        }
+        let cfg = Object::new();
+        set(&cfg, "iceServers", &servers);
+        set(&cfg, "iceTransportPolicy", &JsValue::from_str(if self.relay_only { "relay" } else { "all" }));
+        cfg
+    }
+}
+
+/// The common part of every server event: an object with a sane `probe_session_id`.
+pub fn session_id(data: &JsValue) -> Result<String, SignalError> {
+    if !data.is_object() {
+        return Err(SignalError::NotAnObject);
+    }
+    let id = get(data, "probe_session_id").as_string().ok_or(SignalError::MissingSessionId)?;
+    if id.is_empty() {
+        return Err(SignalError::MissingSessionId);
+    }
+    if id.len() > MAX_SESSION_ID {
+        return Err(SignalError::SessionIdTooLong);
+    }
+    Ok(id)
+}
+
+fn opt_string_field(obj: &JsValue, key: &str) -> Result<Option<String>, SignalError> {
+    let v = get(obj, key);
+    if v.is_undefined() || v.is_null() {
+        Ok(None)
+    } else {
+        v.as_string().map(Some).ok_or(SignalError::BadPayload)
+    }
+}
+
+/// A `probe_signal` for session `expected` from subject `peer`, as the core's [`Signal`].
+pub fn signal(data: &JsValue, peer: &str) -> Result<Signal, SignalError> {
+    match get(data, "from_subject_id").as_string() {
+        Some(from) if from == peer => {}
+        _ => return Err(SignalError::NotFromPeer),
+    }
+    let kind = get(data, "type").as_string().ok_or(SignalError::UnknownType)?;
+    let payload = get(data, "payload");
+    match kind.as_str() {
+        "offer" | "answer" => {
+            if !payload.is_object() {
+                return Err(SignalError::BadPayload);
+            }
+            if let Some(t) = opt_string_field(&payload, "type")? {
+                if t != kind {
+                    return Err(SignalError::BadPayload);
+                }
+            }
+            let sdp = get(&payload, "sdp").as_string().filter(|s| !s.is_empty() && s.len() <= MAX_SDP).ok_or(SignalError::BadPayload)?;
+            Ok(if kind == "offer" { Signal::Offer(sdp) } else { Signal::Answer(sdp) })
+        }
+        "ice-candidate" => {
+            if payload.is_undefined() || payload.is_null() {
+                return Ok(Signal::EndOfCandidates);
+            }
+            if !payload.is_object() {
+                return Err(SignalError::BadPayload);
+            }
+            let candidate = get(&payload, "candidate").as_string().filter(|c| c.len() <= 4096).ok_or(SignalError::BadPayload)?;
+            if candidate.is_empty() {
+                return Ok(Signal::EndOfCandidates);
+            }
+            let sdp_mid = opt_string_field(&payload, "sdpMid")?;
+            let idx = get(&payload, "sdpMLineIndex");
+            let sdp_m_line_index = if idx.is_undefined() || idx.is_null() {
+                None
+            } else {
+                match idx.as_f64() {
+                    Some(x) if x.fract() == 0.0 && (0.0..=65535.0).contains(&x) => Some(x as u16),
+                    _ => return Err(SignalError::BadPayload),
+                }
+            };
+            if sdp_mid.is_none() && sdp_m_line_index.is_none() {
+                return Err(SignalError::BadPayload);
+            }
+            let username_fragment = opt_string_field(&payload, "usernameFragment")?;
+            Ok(Signal::Candidate(Candidate { candidate, sdp_mid, sdp_m_line_index, username_fragment }))
+        }
+        _ => Err(SignalError::UnknownType),
+    }
+}
+
+pub fn candidate_init(c: &Candidate) -> Object {
+    let o = Object::new();
+    set(&o, "candidate", &JsValue::from_str(&c.candidate));
+    set(&o, "sdpMid", &opt_str(c.sdp_mid.as_deref()));
+    set(&o, "sdpMLineIndex", &c.sdp_m_line_index.map_or(JsValue::NULL, |i| JsValue::from_f64(f64::from(i))));
+    if let Some(u) = &c.username_fragment {
+        set(&o, "usernameFragment", &JsValue::from_str(u));
+    }
+    o
+}
+
+pub fn description(kind: &str, sdp: &str) -> Object {
+    let o = Object::new();
+    set(&o, "type", &JsValue::from_str(kind));
+    set(&o, "sdp", &JsValue::from_str(sdp));
+    o
+}
+
+/// The fields we read from every object of an RTCStatsReport.
+pub fn stat_entries(report: &JsValue) -> Vec<StatEntry> {
+    let mut out = Vec::new();
+    let values = get(report, "values");
+    let Ok(values) = values.dyn_into::<Function>() else { return out };
+    let Ok(iter) = values.call0(report) else { return out };
+    let Ok(Some(iter)) = js_sys::try_iter(&iter) else { return out };
+    let s = |v: &JsValue, k: &str| get(v, k).as_string();
+    let f = |v: &JsValue, k: &str| get(v, k).as_f64();
+    let b = |v: &JsValue, k: &str| get(v, k).as_bool();
+    for v in iter.flatten() {
+        let kind = s(&v, "type").unwrap_or_default();
+        let wanted = matches!(kind.as_str(), "transport" | "candidate-pair" | "local-candidate" | "remote-candidate");
+        if !wanted {
+            continue;
+        }
+        out.push(StatEntry {
+            id: s(&v, "id").unwrap_or_default(),
+            selected_candidate_pair_id: s(&v, "selectedCandidatePairId"),
+            selected: b(&v, "selected"),
+            nominated: b(&v, "nominated"),
+            state: s(&v, "state"),
+            current_round_trip_time: f(&v, "currentRoundTripTime"),
+            total_round_trip_time: f(&v, "totalRoundTripTime"),
+            responses_received: f(&v, "responsesReceived"),
+            local_candidate_id: s(&v, "localCandidateId"),
+            remote_candidate_id: s(&v, "remoteCandidateId"),
+            candidate_type: s(&v, "candidateType"),
+            protocol: s(&v, "protocol"),
+            kind,
+        });
+    }
+    out
+}
+
+/// The result object: the three keys the server reads plus our statistics.
+pub fn report_object(session: &str, r: &Report) -> Object {
+    let o = Object::new();
+    set(&o, "probe_session_id", &JsValue::from_str(session));
+    set(&o, "rtt_ms", &opt_f64(r.rtt_ms));
+    set(&o, "success", &JsValue::from_bool(r.success()));
+    let rtt = Object::new();
+    let s = &r.series;
+    set(&rtt, "median_ms", &opt_f64(s.median_ms));
+    set(&rtt, "min_ms", &opt_f64(s.min_ms));
+    set(&rtt, "max_ms", &opt_f64(s.max_ms));
+    set(&rtt, "mean_ms", &opt_f64(s.mean_ms));
+    set(&rtt, "jitter_ms", &opt_f64(s.jitter_ms));
+    set(&rtt, "samples", &JsValue::from_f64(f64::from(s.samples)));
+    set(&rtt, "sent", &JsValue::from_f64(f64::from(s.sent)));
+    set(&rtt, "lost", &JsValue::from_f64(f64::from(s.lost)));
+    set(&o, "rtt", &rtt);
+    set(&o, "stats_rtt_ms", &opt_f64(r.stats_rtt_ms));
+    let conn = match &r.pair {
+        Some(p) => {
+            let c = Object::new();
+            set(&c, "type", &opt_str(p.path().map(|k| k.as_str())));
+            set(&c, "local_candidate_type", &opt_str(p.local_type.as_deref()));
+            set(&c, "remote_candidate_type", &opt_str(p.remote_type.as_deref()));
+            set(&c, "protocol", &opt_str(p.protocol.as_deref()));
+            c.into()
+        }
+        None => JsValue::NULL,
+    };
+    set(&o, "connection", &conn);
+    set(&o, "setup_ms", &opt_f64(r.setup_ms));
+    set(&o, "measure_ms", &opt_f64(r.measure_ms));
+    if let Some(e) = r.error {
+        let err = Object::new();
+        set(&err, "code", &JsValue::from_str(e.code()));
+        set(&err, "message", &JsValue::from_str(e.message()));
+        set(&o, "error", &err);
+    }
+    o
+}

@@ -1,0 +1,180 @@
+//! The browser shell: thin glue between the sans-IO core and the browser. It owns every JS
+//! callback it registers (listeners, timers, socket handlers) and removes them on close/drop;
+//! nothing is `forget()`-leaked, and every RTCPeerConnection it creates is closed.
+
+mod conn;
+mod connection;
+mod convert;
+mod manager;
+
+pub use connection::ProbeConnection;
+pub use manager::{attach_probe_manager, ProbeManager};
+
+use js_sys::{Function, Reflect};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn perf_now() -> f64;
+    #[wasm_bindgen(js_namespace = console, js_name = warn)]
+    fn console_warn(msg: &str);
+    #[wasm_bindgen(js_namespace = console, js_name = warn)]
+    fn console_warn2(msg: &str, detail: &JsValue);
+}
+
+#[wasm_bindgen(module = "/js/shim.js")]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    fn subscribe(socket: &JsValue, events: &js_sys::Array, handler: &Function) -> Result<Function, JsValue>;
+    fn emit(socket: &JsValue, event: &str, data: &JsValue) -> JsValue;
+}
+
+pub(crate) fn now() -> f64 {
+    perf_now()
+}
+
+pub(crate) fn warn(session: &str, why: &str) {
+    let mut s = String::with_capacity(24 + session.len().min(80) + why.len());
+    s.push_str("[p2p-probe ");
+    // a hostile 100 KB session id must not become a 100 KB log line
+    s.push_str(session.get(..session.len().min(80)).unwrap_or("?"));
+    s.push_str("] ");
+    s.push_str(why);
+    console_warn(&s);
+}
+
+/// Errors thrown at the JS boundary (constructor and option checks), one code each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiError {
+    /// An option has the wrong type or range; the field is named.
+    InvalidOption(&'static str),
+    /// A positional argument is missing or of the wrong type.
+    InvalidArgument(&'static str),
+    /// The socket lacks on/off/emit.
+    InvalidSocket,
+    /// The browser refused to create an RTCPeerConnection with this configuration.
+    PeerConnection,
+}
+
+impl ApiError {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::InvalidOption(_) => "invalid_option",
+            Self::InvalidArgument(_) => "invalid_argument",
+            Self::InvalidSocket => "invalid_socket",
+            Self::PeerConnection => "peer_connection",
+        }
+    }
+}
+
+/// Builds a real JS `Error` with `name = "ProbeError"` and a stable `code`.
+pub(crate) fn js_error(code: &str, message: &str) -> JsValue {
+    let err = js_sys::Error::new(message);
+    err.set_name("ProbeError");
+    let _ = Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(code));
+    err.into()
+}
+
+impl From<ApiError> for JsValue {
+    fn from(e: ApiError) -> JsValue {
+        let mut msg = String::new();
+        match e {
+            ApiError::InvalidOption(f) => {
+                msg.push_str("invalid option `");
+                msg.push_str(f);
+                msg.push('`');
+            }
+            ApiError::InvalidArgument(f) => {
+                msg.push_str("invalid argument `");
+                msg.push_str(f);
+                msg.push('`');
+            }
+            ApiError::InvalidSocket => msg.push_str("socket must have on(), off() and emit()"),
+            ApiError::PeerConnection => msg.push_str("the browser refused the RTCPeerConnection configuration"),
+        }
+        js_error(e.code(), &msg)
+    }
+}
+
+impl From<crate::core::ProbeError> for JsValue {
+    fn from(e: crate::core::ProbeError) -> JsValue {
+        js_error(e.code(), e.message())
+    }
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Anything with socket.io's emit/on/off (a socket.io-client 4 Socket, or an adapter). */
+export interface ProbeSocket {
+  emit(event: string, data: unknown): unknown;
+  on(event: string, handler: (data: any) => void): unknown;
+  off(event: string, handler: (data: any) => void): unknown;
+}
+
+export type ProbeErrorCode =
+  | "connect_timeout" | "ice_failed" | "peer_closed" | "no_rtt" | "not_started" | "closed" | "webrtc_error";
+
+/** Thrown by constructors and option checks. */
+export interface ProbeError extends Error {
+  name: "ProbeError";
+  code: ProbeErrorCode | "invalid_option" | "invalid_argument" | "invalid_socket" | "peer_connection";
+}
+
+export interface ProbeOptions {
+  /** RTCIceServer[] handed to every RTCPeerConnection. Default [] (host candidates only). */
+  iceServers?: RTCIceServer[];
+  /** TURN URLs that get turn_username / turn_credential from probe_prepare. Default []. */
+  turnUrls?: string[];
+  /** Default "all". */
+  iceTransportPolicy?: "all" | "relay";
+  /** Pings in the series. Default 5 (1..=100). */
+  pings?: number;
+  /** Milliseconds between pings. Default 5. */
+  pingIntervalMs?: number;
+  /** Milliseconds before a ping counts as lost. Default 2000. */
+  pingTimeoutMs?: number;
+  /** Milliseconds from probe_start to an open data channel. Default 10000. */
+  connectTimeoutMs?: number;
+  /** Milliseconds a prepared session may wait for probe_start. Default 15000. */
+  startTimeoutMs?: number;
+  /** Called once per probe session with the object sent as probe_result. */
+  onResult?: (result: ProbeResult) => void;
+}
+
+export interface ProbeConnectionOptions extends ProbeOptions {
+  turnUsername?: string | null;
+  turnCredential?: string | null;
+}
+
+export interface PingSeries {
+  median_ms: number | null; min_ms: number | null; max_ms: number | null; mean_ms: number | null;
+  jitter_ms: number | null; samples: number; sent: number; lost: number;
+}
+
+export interface ProbeResult {
+  probe_session_id: string;
+  /** The selected candidate pair's transport RTT, else the ping median; null on failure. */
+  rtt_ms: number | null;
+  success: boolean;
+  rtt: PingSeries;
+  stats_rtt_ms: number | null;
+  connection: {
+    type: "direct" | "relay" | null;
+    local_candidate_type: string | null;
+    remote_candidate_type: string | null;
+    protocol: string | null;
+  } | null;
+  setup_ms: number | null;
+  measure_ms: number | null;
+  error?: { code: ProbeErrorCode; message: string };
+}
+
+export interface MeasureOptions { numPings?: number; pingTimeout?: number; pingInterval?: number; }
+
+/**
+ * Subscribes a ProbeManager to probe_prepare / probe_start / probe_signal on `socket` and
+ * emits probe_ready / probe_signal / probe_result. `manager.close()` removes the handlers.
+ */
+export function attachProbeManager(socket: ProbeSocket, mySubjectId: string, options?: ProbeOptions): ProbeManager;
+"#;

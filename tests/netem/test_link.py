@@ -1,0 +1,116 @@
+"""The userspace delay link delivers what it is configured to: UDP ground truth.
+
+Needs root, /dev/net/tun and iproute2 (CI runs as root); skipped otherwise.
+Run: python3 -m pytest tests/netem/test_link.py -q
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from link import Link, link_down  # noqa: E402
+
+UDP_ECHO = os.path.join(HERE, "udp_echo.py")
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not os.path.exists("/dev/net/tun") or shutil.which("ip") is None,
+    reason="needs root, /dev/net/tun and iproute2",
+)
+
+NAME = "pnt%d" % (os.getpid() % 100000)
+
+
+def udp_rtt(link, count=200, interval=20, server_side="b", port=7777):
+    """Echo server on server_side, measure from the other side; returns udp_echo's JSON."""
+    client_side = link.peer(server_side)
+    server = subprocess.Popen(
+        link.exec_prefix(server_side)
+        + [sys.executable, UDP_ECHO, "serve", "--bind", link.addr(server_side), "--port", str(port)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert "serving" in server.stdout.readline()
+        out = subprocess.run(
+            link.exec_prefix(client_side)
+            + [sys.executable, UDP_ECHO, "measure", "--target", link.addr(server_side),
+               "--port", str(port), "--count", str(count), "--interval", str(interval)],
+            check=True, stdout=subprocess.PIPE, text=True, timeout=count * interval / 1000 + 30)
+        return json.loads(out.stdout)
+    finally:
+        server.terminate()
+        server.wait(timeout=5)
+
+
+def test_symmetric_25_25():
+    with Link(NAME, delay_ab=25, delay_ba=25) as link:
+        r = udp_rtt(link)
+        st = link.stats()
+    assert r["lost"] == 0
+    assert 50.0 <= r["median_ms"] <= 51.5, r
+    assert r["min_ms"] >= 50.0, r
+    assert st["sched_fifo"] is True
+    assert st["forwarded_ab"] >= 200 and st["forwarded_ba"] >= 200
+
+
+def test_asymmetric_10_90_both_directions():
+    with Link(NAME, delay_ab=10, delay_ba=90) as link:
+        from_a = udp_rtt(link, count=100, server_side="b")
+        from_b = udp_rtt(link, count=100, server_side="a")
+    for r in (from_a, from_b):
+        assert r["lost"] == 0
+        assert 100.0 <= r["median_ms"] <= 101.5, r
+
+
+def test_one_way_delay_direction_is_respected():
+    """a->b 40 ms, b->a 0: a packet sent from a and echoed by b still takes ~40 ms."""
+    with Link(NAME, delay_ab=40, delay_ba=0) as link:
+        r = udp_rtt(link, count=50)
+    assert 40.0 <= r["median_ms"] <= 41.5, r
+
+
+def test_jitter_and_loss_are_visible():
+    with Link(NAME, delay_ab=25, delay_ba=25, jitter=5, loss=5, seed=7) as link:
+        r = udp_rtt(link, count=400)
+        st = link.stats()
+    # 5 % per direction -> ~9.75 % of round trips lost
+    assert 4.0 <= r["loss_pct"] <= 17.0, r
+    assert st["lost_ab"] > 0 and st["lost_ba"] > 0
+    # +-5 ms each way: RTT spread over ~40..60 ms, centred on ~50.5
+    assert r["stdev_ms"] > 2.0, r
+    assert r["p10_ms"] < 47.0 and r["p90_ms"] > 54.0, r
+    assert r["min_ms"] >= 39.5, r
+    assert 48.5 <= r["median_ms"] <= 53.0, r
+
+
+def test_foreign_destinations_are_dropped():
+    """Only packets for the peer's address cross; anything else routed into the TUN dies."""
+    with Link(NAME, delay_ab=1, delay_ba=1) as link:
+        subprocess.run(link.exec_prefix("a") + ["ip", "route", "add", "10.77.0.99/32", "dev", "tun-a"],
+                       check=True)
+        code = ("import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+                "[s.sendto(b'x', ('10.77.0.99', 9)) for _ in range(5)]")
+        subprocess.run(link.exec_prefix("a") + [sys.executable, "-c", code], check=True)
+        time.sleep(0.1)
+        st = link.stats()
+    assert st["dropped_foreign_ab"] == 5
+    assert st["forwarded_ab"] == 0
+
+
+def test_cleanup_even_on_failure():
+    with pytest.raises(RuntimeError):
+        with Link(NAME, delay_ab=1, delay_ba=1):
+            raise RuntimeError("boom")
+    ns = subprocess.run(["ip", "netns", "list"], stdout=subprocess.PIPE, text=True).stdout
+    assert NAME + "-a" not in ns and NAME + "-b" not in ns
+    assert not os.path.exists("/run/p2p-probe-netem/%s.pid" % NAME)
+
+
+def teardown_module(module):
+    link_down(NAME)

@@ -1,0 +1,287 @@
+//! Browser tests (wasm-pack test --headless --chrome / --firefox): real RTCPeerConnections in
+//! one page, connected through an in-page fake relay (tests/support/harness.js). The real
+//! server is exercised in tests/e2e.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Object, Promise, Reflect};
+use p2p_probe::web::{ProbeConnection, ProbeManager};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(module = "/tests/support/harness.js")]
+extern "C" {
+    type FakeServer;
+    #[wasm_bindgen(constructor)]
+    fn new(delay: f64) -> FakeServer;
+    #[wasm_bindgen(method)]
+    fn socket(this: &FakeServer, subject: &str) -> JsValue;
+    #[wasm_bindgen(method, js_name = handlerCount)]
+    fn handler_count(this: &FakeServer, subject: &str) -> u32;
+    #[wasm_bindgen(method, js_name = createProbe)]
+    fn create_probe(this: &FakeServer, a: &str, b: &str, start_after_one_ready: bool) -> String;
+    #[wasm_bindgen(method, js_name = waitResults)]
+    fn wait_results(this: &FakeServer, id: &str, n: u32, timeout_ms: f64) -> Promise;
+    #[wasm_bindgen(method, js_name = deliverRaw)]
+    fn deliver_raw(this: &FakeServer, subject: &str, ev: &str, data: &JsValue);
+
+    type Deferred;
+    fn deferred() -> Deferred;
+    #[wasm_bindgen(method, getter)]
+    fn promise(this: &Deferred) -> Promise;
+    #[wasm_bindgen(method, getter)]
+    fn r#fn(this: &Deferred) -> js_sys::Function;
+    #[wasm_bindgen(method, getter)]
+    fn calls(this: &Deferred) -> u32;
+
+    type Counter;
+    #[wasm_bindgen(js_name = countWarnings)]
+    fn count_warnings() -> Counter;
+    #[wasm_bindgen(method, getter)]
+    fn count(this: &Counter) -> u32;
+    #[wasm_bindgen(method)]
+    fn restore(this: &Counter);
+
+    fn sleep(ms: f64) -> Promise;
+    fn within(p: &Promise, ms: f64, label: &str) -> Promise;
+    #[wasm_bindgen(js_name = junkPeer)]
+    fn junk_peer(server: &FakeServer, subject: &str, session: &str, peer: &str) -> JsValue;
+    #[wasm_bindgen(js_name = errorCode)]
+    fn error_code(e: &JsValue) -> String;
+}
+
+fn get(v: &JsValue, path: &str) -> JsValue {
+    path.split('.').fold(v.clone(), |o, k| Reflect::get(&o, &k.into()).unwrap_or(JsValue::UNDEFINED))
+}
+
+fn options(extra: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    Reflect::set(&o, &"iceServers".into(), &js_sys::Array::new()).unwrap();
+    for (k, v) in extra {
+        Reflect::set(&o, &(*k).into(), v).unwrap();
+    }
+    o.into()
+}
+
+async fn wait(p: Promise) -> JsValue {
+    JsFuture::from(within(&p, 10_000.0, "a test step")).await.unwrap()
+}
+
+async fn wait_for(p: Promise, label: &str) -> JsValue {
+    match JsFuture::from(within(&p, 10_000.0, label)).await {
+        Ok(v) => v,
+        Err(e) => panic!("{label}: {e:?}"),
+    }
+}
+
+async fn pause(ms: f64) {
+    wait(sleep(ms)).await;
+}
+
+fn results(v: &JsValue) -> Vec<JsValue> {
+    js_sys::Array::from(v).iter().collect()
+}
+
+fn assert_success(r: &JsValue) {
+    assert_eq!(get(r, "success"), JsValue::TRUE, "result: {:?}", js_sys::JSON::stringify(r));
+    let rtt = get(r, "rtt_ms").as_f64().expect("rtt_ms is a number");
+    assert!(rtt >= 0.0 && rtt < 1000.0, "rtt {rtt}");
+    assert_eq!(get(r, "rtt.sent").as_f64(), Some(5.0));
+    assert_eq!(get(r, "rtt.samples").as_f64(), Some(5.0));
+    assert_eq!(get(r, "rtt.lost").as_f64(), Some(0.0));
+    assert!(get(r, "rtt.median_ms").as_f64().is_some());
+    assert!(get(r, "stats_rtt_ms").as_f64().is_some(), "getStats gave an RTT");
+    assert_eq!(get(r, "connection.type").as_string().as_deref(), Some("direct"));
+    assert!(get(r, "setup_ms").as_f64().is_some_and(|s| s > 0.0));
+    assert!(get(r, "measure_ms").as_f64().is_some());
+}
+
+#[wasm_bindgen_test]
+async fn two_managers_probe_each_other_through_a_relay_twice() {
+    let server = FakeServer::new(1.0);
+    let a = ProbeManager::new(server.socket("2"), "2".into(), options(&[])).unwrap();
+    let b = ProbeManager::new(server.socket("10"), "10".into(), options(&[])).unwrap();
+    for _ in 0..2 {
+        let id = server.create_probe("2", "10", false);
+        let got = results(&wait(server.wait_results(&id, 2, 8000.0)).await);
+        assert_eq!(got.len(), 2, "one probe_result from each side");
+        for r in &got {
+            assert_success(r);
+        }
+        pause(50.0).await;
+        assert_eq!(results(&wait(server.wait_results(&id, 3, 0.0)).await).len(), 2, "exactly once");
+        assert_eq!(a.session_count(), 0);
+        assert_eq!(b.session_count(), 0);
+    }
+    a.close();
+    b.close();
+    assert_eq!(server.handler_count("2"), 0, "close() removes the socket handlers");
+    assert_eq!(server.handler_count("10"), 0);
+}
+
+#[wasm_bindgen_test]
+async fn drop_in_probe_connections_connect_measure_and_close_twice() {
+    let server = FakeServer::new(0.0);
+    let sa = server.socket("alice");
+    let sb = server.socket("bob");
+    // the relay needs a session: make one that nobody is attached to for prepare/start
+    let id = server.create_probe("alice", "bob", false);
+    let a = ProbeConnection::new(sa, id.clone().into(), "alice".into(), "bob".into(), options(&[])).unwrap();
+    let b = ProbeConnection::new(sb, id.clone().into(), "bob".into(), "alice".into(), options(&[])).unwrap();
+    let (ca, cb) = (deferred(), deferred());
+    a.set_on_connected(Some(ca.r#fn()));
+    b.set_on_connected(Some(cb.r#fn()));
+    let failed = deferred();
+    a.set_on_failed(Some(failed.r#fn()));
+    assert!(!a.is_ready());
+    a.start();
+    b.start();
+    wait_for(ca.promise(), "a connected").await;
+    wait_for(cb.promise(), "b connected").await;
+    assert!(a.is_ready() && b.is_ready());
+    let rtt = wait_for(a.measure_rtt(JsValue::UNDEFINED), "measureRTT").await;
+    assert!(rtt.as_f64().is_some_and(|r| r >= 0.0), "measureRTT resolves to a number");
+    let report = a.last_report();
+    assert_success(&report);
+    assert_eq!(get(&report, "probe_session_id").as_string(), Some(id.clone()));
+    let stats = wait_for(a.get_rtt(), "getRTT").await;
+    assert!(stats.as_f64().is_some_and(|r| r >= 0.0), "getRTT reads the selected pair");
+    // legacy-style options object
+    let opts = options(&[("numPings", 3.into()), ("pingInterval", 0.into()), ("pingTimeout", 500.into())]);
+    assert!(wait_for(b.measure_rtt(opts), "answerer measureRTT").await.as_f64().is_some());
+    assert_eq!(get(&b.last_report(), "rtt.sent").as_f64(), Some(3.0));
+    let closed = deferred();
+    b.set_on_closed(Some(closed.r#fn()));
+    a.close();
+    a.close();
+    assert!(!a.is_ready());
+    assert_eq!(server.handler_count("alice"), 0);
+    wait_for(closed.promise(), "peer sees the close").await;
+    assert_eq!(failed.calls(), 0, "close() is not a failure");
+    assert!(wait_for(a.measure_rtt(JsValue::UNDEFINED), "measureRTT after close").await.is_null(), "after close, measureRTT gives null");
+    b.close();
+    b.close();
+    drop(a);
+    drop(b);
+}
+
+#[wasm_bindgen_test]
+async fn a_peer_that_never_answers_fails_once_with_connect_timeout() {
+    let server = FakeServer::new(0.0);
+    let _ghost = server.socket("ghost"); // connected, but runs no client
+    let a = ProbeManager::new(server.socket("me"), "me".into(), options(&[("connectTimeoutMs", 300.into())])).unwrap();
+    let id = server.create_probe("me", "ghost", true);
+    let got = results(&wait(server.wait_results(&id, 1, 3000.0)).await);
+    assert_eq!(got.len(), 1);
+    let r = &got[0];
+    assert_eq!(get(r, "success"), JsValue::FALSE);
+    assert!(get(r, "rtt_ms").is_null());
+    assert_eq!(get(r, "error.code").as_string().as_deref(), Some("connect_timeout"));
+    pause(400.0).await;
+    assert_eq!(results(&wait(server.wait_results(&id, 2, 0.0)).await).len(), 1, "exactly one result");
+    assert_eq!(a.session_count(), 0);
+    a.close();
+}
+
+#[wasm_bindgen_test]
+async fn closing_a_manager_mid_probe_reports_closed_once_and_close_twice_is_harmless() {
+    let server = FakeServer::new(0.0);
+    let _ghost = server.socket("ghost");
+    let a = ProbeManager::new(server.socket("me"), "me".into(), options(&[])).unwrap();
+    let id = server.create_probe("me", "ghost", true);
+    pause(100.0).await;
+    assert_eq!(a.session_count(), 1);
+    a.close();
+    a.close();
+    let got = results(&wait(server.wait_results(&id, 1, 1000.0)).await);
+    assert_eq!(got.len(), 1);
+    assert_eq!(get(&got[0], "error.code").as_string().as_deref(), Some("closed"));
+    assert_eq!(a.session_count(), 0);
+    assert_eq!(server.handler_count("me"), 0);
+    // events after close are ignored
+    let again = server.create_probe("me", "ghost", true);
+    pause(100.0).await;
+    assert_eq!(results(&wait(server.wait_results(&again, 1, 0.0)).await).len(), 0);
+}
+
+#[wasm_bindgen_test]
+async fn junk_on_the_data_channel_is_ignored_and_the_probe_succeeds() {
+    let server = FakeServer::new(0.0);
+    let id = server.create_probe("1", "2", false);
+    let peer = junk_peer(&server, "2", &id, "1");
+    let warnings = count_warnings();
+    let a = ProbeConnection::new(server.socket("1"), id.clone().into(), "1".into(), "2".into(), options(&[])).unwrap();
+    let connected = deferred();
+    a.set_on_connected(Some(connected.r#fn()));
+    a.start();
+    wait(connected.promise()).await;
+    pause(100.0).await; // let the junk arrive first
+    let rtt = wait(a.measure_rtt(JsValue::UNDEFINED)).await;
+    warnings.restore();
+    assert!(rtt.as_f64().is_some(), "measured despite junk");
+    assert_success(&a.last_report());
+    assert!(warnings.count() >= 10, "each junk message is named in a warning ({})", warnings.count());
+    assert!(warnings.count() <= 20, "warnings are rate-limited ({})", warnings.count());
+    a.close();
+    let _ = Reflect::get(&peer, &"close".into()).map(|f| js_sys::Function::from(f).call0(&peer));
+}
+
+#[wasm_bindgen_test]
+async fn malformed_server_events_are_ignored_without_throwing() {
+    let server = FakeServer::new(0.0);
+    let a = ProbeManager::new(server.socket("1"), "1".into(), options(&[])).unwrap();
+    let _b = ProbeManager::new(server.socket("2"), "2".into(), options(&[])).unwrap();
+    let long = "x".repeat(100 * 1024);
+    let junk: Vec<JsValue> = vec![
+        JsValue::NULL,
+        JsValue::UNDEFINED,
+        5.into(),
+        "probe_prepare".into(),
+        js_sys::Array::new().into(),
+        js_sys::JSON::parse(r#"{"probe_session_id": 5}"#).unwrap(),
+        js_sys::JSON::parse(r#"{"probe_session_id": "s1"}"#).unwrap(),
+        js_sys::JSON::parse(r#"{"probe_session_id": "s2", "peer_subject_id": "1"}"#).unwrap(),
+        js_sys::JSON::parse(r#"{"probe_session_id": "s3", "peer_subject_id": {"x": 1}}"#).unwrap(),
+        js_sys::JSON::parse(&format!(r#"{{"probe_session_id": "{long}", "peer_subject_id": "2"}}"#)).unwrap(),
+    ];
+    for ev in ["probe_prepare", "probe_start", "probe_signal"] {
+        for j in &junk {
+            server.deliver_raw("1", ev, j);
+        }
+    }
+    let bad_signals = [
+        r#"{"probe_session_id": "nope", "type": "offer", "from_subject_id": "2", "payload": {"type": "offer", "sdp": "x"}}"#,
+        r#"{"probe_session_id": "s1", "type": 7, "from_subject_id": "2"}"#,
+    ];
+    for s in bad_signals {
+        server.deliver_raw("1", "probe_signal", &js_sys::JSON::parse(s).unwrap());
+    }
+    assert_eq!(a.session_count(), 0, "nothing was prepared from junk");
+    // a real probe right after works
+    let id = server.create_probe("1", "2", false);
+    let got = results(&wait(server.wait_results(&id, 2, 8000.0)).await);
+    assert_eq!(got.len(), 2);
+    for r in &got {
+        assert_success(r);
+    }
+    a.close();
+}
+
+#[wasm_bindgen_test]
+fn bad_arguments_throw_real_errors_with_codes() {
+    let server = FakeServer::new(0.0);
+    let e = ProbeManager::new(server.socket("1"), "1".into(), options(&[("pings", "five".into())])).err().unwrap();
+    assert!(e.is_instance_of::<js_sys::Error>());
+    assert_eq!(error_code(&e), "invalid_option");
+    let e = ProbeManager::new(server.socket("1"), "1".into(), options(&[("iceTransportPolicy", "sometimes".into())])).err().unwrap();
+    assert_eq!(error_code(&e), "invalid_option");
+    let e = ProbeManager::new(Object::new().into(), "1".into(), JsValue::UNDEFINED).err().unwrap();
+    assert_eq!(error_code(&e), "invalid_socket");
+    let e = ProbeManager::new(server.socket("1"), JsValue::NULL, JsValue::UNDEFINED).err().unwrap();
+    assert_eq!(error_code(&e), "invalid_argument");
+    let e = ProbeConnection::new(server.socket("1"), "s".into(), "1".into(), "1".into(), JsValue::UNDEFINED).err().unwrap();
+    assert_eq!(error_code(&e), "invalid_argument", "a probe with ourselves");
+    assert_eq!(server.handler_count("1"), 0, "failed constructors leave no handlers behind");
+}
