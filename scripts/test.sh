@@ -15,8 +15,8 @@ step "native core tests (cargo test)"
 cargo test --quiet
 
 step "clippy (no unwrap/expect/panic/indexing in the library)"
-cargo clippy --quiet --target wasm32-unknown-unknown --lib -- -D warnings
-cargo clippy --quiet --lib -- -D warnings
+cargo clippy --quiet --target wasm32-unknown-unknown --lib --tests -- -D warnings
+cargo clippy --quiet --all-targets -- -D warnings
 
 step "build pkg/ (wasm-pack release + wasm-opt from npm binaryen 132)"
 bash scripts/build_pkg.sh

@@ -87,7 +87,7 @@ fn results(v: &JsValue) -> Vec<JsValue> {
 fn assert_success(r: &JsValue) {
     assert_eq!(get(r, "success"), JsValue::TRUE, "result: {:?}", js_sys::JSON::stringify(r));
     let rtt = get(r, "rtt_ms").as_f64().expect("rtt_ms is a number");
-    assert!(rtt >= 0.0 && rtt < 1000.0, "rtt {rtt}");
+    assert!((0.0..1000.0).contains(&rtt), "rtt {rtt}");
     assert_eq!(get(r, "rtt.sent").as_f64(), Some(5.0));
     assert_eq!(get(r, "rtt.samples").as_f64(), Some(5.0));
     assert_eq!(get(r, "rtt.lost").as_f64(), Some(0.0));

@@ -40,7 +40,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             pings: 5,
-            ping_interval_ms: 5.0,
+            ping_interval_ms: 2.0,
             ping_timeout_ms: 2000.0,
             connect_timeout_ms: 10_000.0,
             start_timeout_ms: Some(15_000.0),

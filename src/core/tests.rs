@@ -470,7 +470,7 @@ proptest! {
         let mut p = Probe::new(0.0, c, if initiator { Role::Initiator } else { Role::Answerer });
         let mut dones = 0;
         let mut now = 0.0;
-        let mut run = |p: &mut Probe, now: f64, e: Input<'_>, dones: &mut u32| {
+        let run = |p: &mut Probe, now: f64, e: Input<'_>, dones: &mut u32| {
             p.handle(now, e);
             while let Some(o) = p.poll_output() {
                 if let Output::Done(r) = &o {

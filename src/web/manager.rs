@@ -31,6 +31,9 @@ struct Linger {
     _timer: Timeout,
 }
 
+/// The socket handler the shim registers: `(event, data)`.
+type SocketHandler = Closure<dyn FnMut(JsValue, JsValue)>;
+
 struct Session {
     peer: String,
     conn: Rc<Conn>,
@@ -45,7 +48,7 @@ struct Inner {
     recent: RefCell<VecDeque<String>>,
     lingering: RefCell<Vec<Linger>>,
     unsubscribe: RefCell<Option<Function>>,
-    handler: RefCell<Option<Closure<dyn FnMut(JsValue, JsValue)>>>,
+    handler: RefCell<Option<SocketHandler>>,
     closed: Cell<bool>,
 }
 
@@ -86,7 +89,7 @@ impl ProbeManager {
         });
         // The handler holds the manager strongly: attached means alive, until close().
         let strong = Rc::clone(&inner);
-        let handler = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |event: JsValue, data: JsValue| {
+        let handler = SocketHandler::new(move |event: JsValue, data: JsValue| {
             match event.as_string().as_deref() {
                 Some("probe_prepare") => strong.prepare(&data),
                 Some("probe_start") => strong.start(&data),

@@ -130,7 +130,7 @@ export interface ProbeOptions {
   iceTransportPolicy?: "all" | "relay";
   /** Pings in the series. Default 5 (1..=100). */
   pings?: number;
-  /** Milliseconds between pings. Default 5. */
+  /** Milliseconds between pings. Default 2. */
   pingIntervalMs?: number;
   /** Milliseconds before a ping counts as lost. Default 2000. */
   pingTimeoutMs?: number;
