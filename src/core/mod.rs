@@ -11,5 +11,3 @@ pub use error::{ProbeError, SignalError, WireError};
 pub use probe::{Candidate, Config, Input, MeasureSpec, Output, Probe, Report, SdpKind, Signal};
 pub use role::Role;
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
-mod tests;

@@ -1,10 +1,12 @@
 //! State-machine tests: two probes wired back to back on a simulated clock, plus targeted
 //! event sequences and a property test.
 
-use super::probe::*;
-use super::role::Role;
-use super::stats::StatEntry;
-use super::{codec, ProbeError};
+#![cfg(not(target_arch = "wasm32"))]
+
+use p2p_probe::core::probe::*;
+use p2p_probe::core::role::Role;
+use p2p_probe::core::stats::StatEntry;
+use p2p_probe::core::{codec, ProbeError};
 use proptest::prelude::*;
 
 fn drain(p: &mut Probe) -> Vec<Output> {
