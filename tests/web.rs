@@ -101,8 +101,8 @@ fn assert_success(r: &JsValue) {
 #[wasm_bindgen_test]
 async fn two_managers_probe_each_other_through_a_relay_twice() {
     let server = FakeServer::new(1.0);
-    let a = ProbeManager::new(server.socket("2"), "2".into(), options(&[])).unwrap();
-    let b = ProbeManager::new(server.socket("10"), "10".into(), options(&[])).unwrap();
+    let a = ProbeManager::new(server.socket("2"), "2".into(), Some(options(&[]))).unwrap();
+    let b = ProbeManager::new(server.socket("10"), "10".into(), Some(options(&[]))).unwrap();
     for _ in 0..2 {
         let id = server.create_probe("2", "10", false);
         let got = results(&wait(server.wait_results(&id, 2, 8000.0)).await);
@@ -128,8 +128,8 @@ async fn drop_in_probe_connections_connect_measure_and_close_twice() {
     let sb = server.socket("bob");
     // the relay needs a session: make one that nobody is attached to for prepare/start
     let id = server.create_probe("alice", "bob", false);
-    let a = ProbeConnection::new(sa, id.clone().into(), "alice".into(), "bob".into(), options(&[])).unwrap();
-    let b = ProbeConnection::new(sb, id.clone().into(), "bob".into(), "alice".into(), options(&[])).unwrap();
+    let a = ProbeConnection::new(sa, id.clone().into(), "alice".into(), "bob".into(), Some(options(&[]))).unwrap();
+    let b = ProbeConnection::new(sb, id.clone().into(), "bob".into(), "alice".into(), Some(options(&[]))).unwrap();
     let (ca, cb) = (deferred(), deferred());
     a.set_on_connected(Some(ca.r#fn()));
     b.set_on_connected(Some(cb.r#fn()));
@@ -141,7 +141,7 @@ async fn drop_in_probe_connections_connect_measure_and_close_twice() {
     wait_for(ca.promise(), "a connected").await;
     wait_for(cb.promise(), "b connected").await;
     assert!(a.is_ready() && b.is_ready());
-    let rtt = wait_for(a.measure_rtt(JsValue::UNDEFINED), "measureRTT").await;
+    let rtt = wait_for(a.measure_rtt(None), "measureRTT").await;
     assert!(rtt.as_f64().is_some_and(|r| r >= 0.0), "measureRTT resolves to a number");
     let report = a.last_report();
     assert_success(&report);
@@ -150,7 +150,7 @@ async fn drop_in_probe_connections_connect_measure_and_close_twice() {
     assert!(stats.as_f64().is_some_and(|r| r >= 0.0), "getRTT reads the selected pair");
     // legacy-style options object
     let opts = options(&[("numPings", 3.into()), ("pingInterval", 0.into()), ("pingTimeout", 500.into())]);
-    assert!(wait_for(b.measure_rtt(opts), "answerer measureRTT").await.as_f64().is_some());
+    assert!(wait_for(b.measure_rtt(Some(opts)), "answerer measureRTT").await.as_f64().is_some());
     assert_eq!(get(&b.last_report(), "rtt.sent").as_f64(), Some(3.0));
     let closed = deferred();
     b.set_on_closed(Some(closed.r#fn()));
@@ -160,7 +160,7 @@ async fn drop_in_probe_connections_connect_measure_and_close_twice() {
     assert_eq!(server.handler_count("alice"), 0);
     wait_for(closed.promise(), "peer sees the close").await;
     assert_eq!(failed.calls(), 0, "close() is not a failure");
-    assert!(wait_for(a.measure_rtt(JsValue::UNDEFINED), "measureRTT after close").await.is_null(), "after close, measureRTT gives null");
+    assert!(wait_for(a.measure_rtt(None), "measureRTT after close").await.is_null(), "after close, measureRTT gives null");
     b.close();
     b.close();
     drop(a);
@@ -171,7 +171,7 @@ async fn drop_in_probe_connections_connect_measure_and_close_twice() {
 async fn a_peer_that_never_answers_fails_once_with_connect_timeout() {
     let server = FakeServer::new(0.0);
     let _ghost = server.socket("ghost"); // connected, but runs no client
-    let a = ProbeManager::new(server.socket("me"), "me".into(), options(&[("connectTimeoutMs", 300.into())])).unwrap();
+    let a = ProbeManager::new(server.socket("me"), "me".into(), Some(options(&[("connectTimeoutMs", 300.into())]))).unwrap();
     let id = server.create_probe("me", "ghost", true);
     let got = results(&wait(server.wait_results(&id, 1, 3000.0)).await);
     assert_eq!(got.len(), 1);
@@ -189,7 +189,7 @@ async fn a_peer_that_never_answers_fails_once_with_connect_timeout() {
 async fn closing_a_manager_mid_probe_reports_closed_once_and_close_twice_is_harmless() {
     let server = FakeServer::new(0.0);
     let _ghost = server.socket("ghost");
-    let a = ProbeManager::new(server.socket("me"), "me".into(), options(&[])).unwrap();
+    let a = ProbeManager::new(server.socket("me"), "me".into(), Some(options(&[]))).unwrap();
     let id = server.create_probe("me", "ghost", true);
     pause(100.0).await;
     assert_eq!(a.session_count(), 1);
@@ -212,13 +212,13 @@ async fn junk_on_the_data_channel_is_ignored_and_the_probe_succeeds() {
     let id = server.create_probe("1", "2", false);
     let peer = junk_peer(&server, "2", &id, "1");
     let warnings = count_warnings();
-    let a = ProbeConnection::new(server.socket("1"), id.clone().into(), "1".into(), "2".into(), options(&[])).unwrap();
+    let a = ProbeConnection::new(server.socket("1"), id.clone().into(), "1".into(), "2".into(), Some(options(&[]))).unwrap();
     let connected = deferred();
     a.set_on_connected(Some(connected.r#fn()));
     a.start();
     wait(connected.promise()).await;
     pause(100.0).await; // let the junk arrive first
-    let rtt = wait(a.measure_rtt(JsValue::UNDEFINED)).await;
+    let rtt = wait(a.measure_rtt(None)).await;
     warnings.restore();
     assert!(rtt.as_f64().is_some(), "measured despite junk");
     assert_success(&a.last_report());
@@ -231,8 +231,8 @@ async fn junk_on_the_data_channel_is_ignored_and_the_probe_succeeds() {
 #[wasm_bindgen_test]
 async fn malformed_server_events_are_ignored_without_throwing() {
     let server = FakeServer::new(0.0);
-    let a = ProbeManager::new(server.socket("1"), "1".into(), options(&[])).unwrap();
-    let _b = ProbeManager::new(server.socket("2"), "2".into(), options(&[])).unwrap();
+    let a = ProbeManager::new(server.socket("1"), "1".into(), Some(options(&[]))).unwrap();
+    let _b = ProbeManager::new(server.socket("2"), "2".into(), Some(options(&[]))).unwrap();
     let long = "x".repeat(100 * 1024);
     let junk: Vec<JsValue> = vec![
         JsValue::NULL,
@@ -272,16 +272,16 @@ async fn malformed_server_events_are_ignored_without_throwing() {
 #[wasm_bindgen_test]
 fn bad_arguments_throw_real_errors_with_codes() {
     let server = FakeServer::new(0.0);
-    let e = ProbeManager::new(server.socket("1"), "1".into(), options(&[("pings", "five".into())])).err().unwrap();
+    let e = ProbeManager::new(server.socket("1"), "1".into(), Some(options(&[("pings", "five".into())]))).err().unwrap();
     assert!(e.is_instance_of::<js_sys::Error>());
     assert_eq!(error_code(&e), "invalid_option");
-    let e = ProbeManager::new(server.socket("1"), "1".into(), options(&[("iceTransportPolicy", "sometimes".into())])).err().unwrap();
+    let e = ProbeManager::new(server.socket("1"), "1".into(), Some(options(&[("iceTransportPolicy", "sometimes".into())]))).err().unwrap();
     assert_eq!(error_code(&e), "invalid_option");
-    let e = ProbeManager::new(Object::new().into(), "1".into(), JsValue::UNDEFINED).err().unwrap();
+    let e = ProbeManager::new(Object::new().into(), "1".into(), None).err().unwrap();
     assert_eq!(error_code(&e), "invalid_socket");
-    let e = ProbeManager::new(server.socket("1"), JsValue::NULL, JsValue::UNDEFINED).err().unwrap();
+    let e = ProbeManager::new(server.socket("1"), JsValue::NULL, None).err().unwrap();
     assert_eq!(error_code(&e), "invalid_argument");
-    let e = ProbeConnection::new(server.socket("1"), "s".into(), "1".into(), "1".into(), JsValue::UNDEFINED).err().unwrap();
+    let e = ProbeConnection::new(server.socket("1"), "s".into(), "1".into(), "1".into(), None).err().unwrap();
     assert_eq!(error_code(&e), "invalid_argument", "a probe with ourselves");
     assert_eq!(server.handler_count("1"), 0, "failed constructors leave no handlers behind");
 }

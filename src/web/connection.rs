@@ -53,8 +53,9 @@ impl ProbeConnection {
         #[wasm_bindgen(js_name = probeSessionId, unchecked_param_type = "string")] probe_session_id: JsValue,
         #[wasm_bindgen(js_name = mySubjectId, unchecked_param_type = "string")] my_subject_id: JsValue,
         #[wasm_bindgen(js_name = peerSubjectId, unchecked_param_type = "string")] peer_subject_id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "ProbeConnectionOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ProbeConnectionOptions")] options: Option<JsValue>,
     ) -> Result<ProbeConnection, JsValue> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let session = probe_session_id
             .as_string()
             .filter(|s| !s.is_empty() && s.len() <= convert::MAX_SESSION_ID)
@@ -120,27 +121,30 @@ impl ProbeConnection {
     }
 
     #[wasm_bindgen(getter, js_name = onConnected)]
+    #[wasm_bindgen(unchecked_return_type = "(() => void) | undefined")]
     pub fn on_connected(&self) -> Option<Function> {
         self.cbs.on_connected.borrow().clone()
     }
     #[wasm_bindgen(setter, js_name = onConnected)]
-    pub fn set_on_connected(&self, f: Option<Function>) {
+    pub fn set_on_connected(&self, #[wasm_bindgen(unchecked_param_type = "(() => void) | null | undefined")] f: Option<Function>) {
         *self.cbs.on_connected.borrow_mut() = f;
     }
     #[wasm_bindgen(getter, js_name = onFailed)]
+    #[wasm_bindgen(unchecked_return_type = "((error: ProbeError) => void) | undefined")]
     pub fn on_failed(&self) -> Option<Function> {
         self.cbs.on_failed.borrow().clone()
     }
     #[wasm_bindgen(setter, js_name = onFailed)]
-    pub fn set_on_failed(&self, f: Option<Function>) {
+    pub fn set_on_failed(&self, #[wasm_bindgen(unchecked_param_type = "((error: ProbeError) => void) | null | undefined")] f: Option<Function>) {
         *self.cbs.on_failed.borrow_mut() = f;
     }
     #[wasm_bindgen(getter, js_name = onClosed)]
+    #[wasm_bindgen(unchecked_return_type = "(() => void) | undefined")]
     pub fn on_closed(&self) -> Option<Function> {
         self.cbs.on_closed.borrow().clone()
     }
     #[wasm_bindgen(setter, js_name = onClosed)]
-    pub fn set_on_closed(&self, f: Option<Function>) {
+    pub fn set_on_closed(&self, #[wasm_bindgen(unchecked_param_type = "(() => void) | null | undefined")] f: Option<Function>) {
         *self.cbs.on_closed.borrow_mut() = f;
     }
 
@@ -176,7 +180,8 @@ impl ProbeConnection {
     /// Pings over the data channel and resolves to the RTT in ms (the transport RTT when the
     /// browser gives one, else the ping median), or null. Details land in `lastReport`.
     #[wasm_bindgen(js_name = measureRTT, unchecked_return_type = "Promise<number | null>")]
-    pub fn measure_rtt(&self, #[wasm_bindgen(unchecked_param_type = "MeasureOptions | undefined")] options: JsValue) -> Promise {
+    pub fn measure_rtt(&self, #[wasm_bindgen(unchecked_optional_param_type = "MeasureOptions")] options: Option<JsValue>) -> Promise {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let num = |k: &str| get(&options, k).as_f64().filter(|x| x.is_finite() && *x >= 0.0);
         let spec = MeasureSpec {
             pings: num("numPings").map_or(self.defaults.pings, |n| n.clamp(1.0, 1000.0) as u32),

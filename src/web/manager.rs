@@ -62,7 +62,7 @@ pub struct ProbeManager {
 /// `probe_result`. Throws a `ProbeError` (`invalid_socket`, `invalid_option`, ...) on bad input.
 #[wasm_bindgen(js_name = attachProbeManager, skip_typescript)]
 pub fn attach_probe_manager(socket: JsValue, my_subject_id: JsValue, options: JsValue) -> Result<ProbeManager, JsValue> {
-    ProbeManager::new(socket, my_subject_id, options)
+    ProbeManager::new(socket, my_subject_id, Some(options))
 }
 
 #[wasm_bindgen]
@@ -72,8 +72,9 @@ impl ProbeManager {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "ProbeSocket")] socket: JsValue,
         #[wasm_bindgen(js_name = mySubjectId, unchecked_param_type = "string")] my_subject_id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "ProbeOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ProbeOptions")] options: Option<JsValue>,
     ) -> Result<ProbeManager, JsValue> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let me = id_string(&my_subject_id).filter(|s| !s.is_empty()).ok_or(ApiError::InvalidArgument("mySubjectId"))?;
         let opts = Options::parse(&options, true)?;
         let inner = Rc::new(Inner {

@@ -2,8 +2,6 @@
 // script of www/test/peer.html (kept identical, so tests/e2e/conftest.py's Peer works on both):
 // errors, unhandled rejections and console.error are recorded, and every RTCPeerConnection
 // gets iceServers: [] whatever the client asks for. Classic script: runs before any module.
-// Classic script: runs before any module, so the hooks below are in place before
-// the legacy client / our package is loaded.
 (function () {
   const P = window.__probe = {
     kind: null, subject: null, ready: false, fatal: null,
