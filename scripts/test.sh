@@ -29,5 +29,11 @@ wasm-pack test --headless --firefox --geckodriver "$(command -v geckodriver)" --
 step "bundle www/ from the packed package (esbuild + tsc against p2p_probe.d.ts)"
 node www/build.mjs
 
-step "end-to-end: real server, real browsers (pytest)"
-.venv/bin/python -m pytest tests -q -p no:cacheprovider "$@"
+# One pytest process per folder: each folder drives its own Playwright instance.
+status=0
+for suite in tests/fixtures tests/turn tests/netem tests/e2e; do
+  step "pytest $suite"
+  .venv/bin/python -m pytest "$suite" -q -p no:cacheprovider "$@" || status=1
+done
+[ "$status" -eq 0 ] || { echo "some pytest suites failed" >&2; exit 1; }
+echo "all suites passed"

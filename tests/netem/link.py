@@ -163,6 +163,29 @@ class Forwarder:
     def stop(self, *_):
         self.running = False
 
+    def reconfigure(self, *_):
+        """SIGHUP: apply delay/jitter/loss/seed from STATE_DIR/NAME.reconf.json (written by
+        Link.reconfigure), then write the stats file (its "config" shows the new values).
+        Packets already queued keep their release times."""
+        path = self.stats_path[: -len(".stats.json")] + ".reconf.json"
+        try:
+            with open(path) as f:
+                new = json.load(f)
+        except (OSError, ValueError) as e:
+            print("link.py: reconfigure failed: %s" % e, file=sys.stderr)
+            return
+        self.delay = {"a": float(new["delay_ab"]) / 1000.0, "b": float(new["delay_ba"]) / 1000.0}
+        self.jitter = float(new.get("jitter", 0.0)) / 1000.0
+        self.loss = float(new.get("loss", 0.0)) / 100.0
+        if new.get("seed") is not None:
+            self.rng = random.Random(new["seed"])
+        self.config.update({
+            "delay_ab_ms": float(new["delay_ab"]), "delay_ba_ms": float(new["delay_ba"]),
+            "jitter_ms": float(new.get("jitter", 0.0)), "loss_pct": float(new.get("loss", 0.0)),
+            "seed": new.get("seed"), "generation": new.get("generation"),
+        })
+        self.write_stats()
+
     def _enqueue(self, side, pkt, now):
         d = "ab" if side == "a" else "ba"
         if len(pkt) < 20 or (pkt[0] >> 4) != 4 or pkt[16:20] != self.peer_addr[side]:
@@ -244,6 +267,7 @@ def _forward_main(args):
         signal.signal(signal.SIGTERM, fwd.stop)
         signal.signal(signal.SIGINT, fwd.stop)
         signal.signal(signal.SIGUSR1, fwd.write_stats)
+        signal.signal(signal.SIGHUP, fwd.reconfigure)
         fwd.config["realtime"] = rt
         fwd.write_stats()
     except Exception as e:  # report the failure to `up`
@@ -288,7 +312,7 @@ def link_down(name):
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-    for suffix in (".pid", ".stats.json", ".stats.json.tmp", ".log"):
+    for suffix in (".pid", ".stats.json", ".stats.json.tmp", ".log", ".reconf.json"):
         try:
             os.unlink(os.path.join(STATE_DIR, name + suffix))
         except FileNotFoundError:
@@ -428,6 +452,33 @@ class Link:
 
     def stats(self):
         return link_stats(self.name)
+
+    def reconfigure(self, delay_ab, delay_ba, jitter=0.0, loss=0.0, seed=None, timeout=2.0):
+        """Change the shaping of the running link in place (namespaces, TUN devices, sockets
+        and processes inside stay as they are). Returns the forwarder's stats after the change."""
+        self.delay_ab, self.delay_ba = float(delay_ab), float(delay_ba)
+        self.jitter, self.loss, self.seed = float(jitter), float(loss), seed
+        self._generation = getattr(self, "_generation", 0) + 1
+        path = os.path.join(STATE_DIR, self.name + ".reconf.json")
+        with open(path + ".tmp", "w") as f:
+            json.dump({"delay_ab": self.delay_ab, "delay_ba": self.delay_ba, "jitter": self.jitter,
+                       "loss": self.loss, "seed": seed, "generation": self._generation}, f)
+        os.replace(path + ".tmp", path)
+        with open(_pid_path(self.name)) as f:
+            pid = int(f.read().strip())
+        os.kill(pid, signal.SIGHUP)
+        stats_path = os.path.join(STATE_DIR, self.name + ".stats.json")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with open(stats_path) as f:
+                    st = json.load(f)
+                if st.get("config", {}).get("generation") == self._generation:
+                    return st
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.01)
+        raise RuntimeError("forwarder of link %s did not apply the new configuration" % self.name)
 
 
 def link_stats(name, timeout=2.0):

@@ -1,4 +1,8 @@
 // Test peer driven by the query string: ?client=ours|legacy|dropin&subject=ID
+// Optional (ours/dropin only; absent = the defaults below): pings, pingIntervalMs,
+// pingTimeoutMs, connectTimeoutMs, startTimeoutMs (numbers), policy (iceTransportPolicy),
+// turnUrls (JSON array or comma-separated), iceServersJson (JSON RTCIceServer[]).
+// peer.html: ?ice=loopback keeps ICE servers on 127.0.0.1 (else every server is dropped).
 //   legacy : legacy ProbeConnection (/legacy/probe_connection.js) + the platform's ProbeManager flow
 //   ours   : attachProbeManager from /pkg/p2p_probe.js
 //   dropin : the platform's ProbeManager flow with ProbeConnection from /pkg/p2p_probe.js
@@ -11,6 +15,21 @@ const kind = params.get('client') || 'legacy';
 const subject = params.get('subject');
 P.kind = kind;
 P.subject = subject;
+
+// Library options from the query string (only the ones present).
+function queryOptions() {
+  const out = {};
+  for (const k of ['pings', 'pingIntervalMs', 'pingTimeoutMs', 'connectTimeoutMs', 'startTimeoutMs']) {
+    if (params.has(k)) out[k] = Number(params.get(k));
+  }
+  if (params.has('policy')) out.iceTransportPolicy = params.get('policy');
+  if (params.has('turnUrls')) {
+    const v = params.get('turnUrls');
+    out.turnUrls = v.trim().startsWith('[') ? JSON.parse(v) : v.split(',').filter(Boolean);
+  }
+  if (params.has('iceServersJson')) out.iceServers = JSON.parse(params.get('iceServersJson'));
+  return out;
+}
 
 function log(...args) {
   const el = document.getElementById('log');
@@ -127,13 +146,14 @@ async function main() {
   } else if (kind === 'dropin') {
     const pkg = await import('/pkg/p2p_probe.js');
     await pkg.default();
-    P.manager = createProbeManager(pkg.ProbeConnection, { iceServers: [] });
+    P.manager = createProbeManager(pkg.ProbeConnection, { iceServers: [], ...queryOptions() });
     P.manager.init(socket, subject);
   } else if (kind === 'ours') {
     const pkg = await import('/pkg/p2p_probe.js');
     await pkg.default();
     P.manager = pkg.attachProbeManager(socket, subject, {
       iceServers: [],
+      ...queryOptions(),
       onResult: (result) => {
         P.results.push(JSON.parse(JSON.stringify(result)));
         log('result', JSON.stringify(result));
