@@ -17,7 +17,8 @@
   const mode = params.get('hostile');
   if (!mode) return;
   const P = window.__probe;
-  const H = P.hostile = { mode, channels: 0, sent: 0, sendErrors: 0, bursts: 0, closed: 0, dropped: 0 };
+  const H = P.hostile = { mode, channels: 0, sent: 0, sendErrors: 0, bursts: 0, closed: 0, dropped: 0,
+                          bytes: 0, maxBuffered: 0, firstBurstMs: null };
   const floodMs = Number(params.get('floodMs') || 1000);
   const pingFlood = Number(params.get('pingFlood') || 3000);
 
@@ -62,22 +63,33 @@
 
   function send(dc, m) {
     if (dc.readyState !== 'open') { H.dropped++; return; }
-    try { dc.send(m); H.sent++; } catch (e) { H.sendErrors++; }
+    try {
+      dc.send(m);
+      H.sent++;
+      H.bytes += typeof m === 'string' ? m.length : (m.byteLength ?? m.size ?? 0);
+    } catch (e) { H.sendErrors++; }
   }
 
   function flood(dc) {
-    const burst = (pings) => {
+    // The first burst has everything; later ones (every 50 ms for floodMs) only the small junk
+    // and 50 pings, so the flood hits the peer's parser all along without saturating the
+    // channel for seconds (which would just delay this page's own pongs past the ping timeout).
+    const small = junk().filter((m) => m.length <= 1024);
+    const burst = (first) => {
       H.bursts++;
-      for (const m of junk()) send(dc, m);
-      for (const b of binaries()) send(dc, b);
+      for (const m of first ? junk() : small) send(dc, m);
+      if (first) for (const b of binaries()) send(dc, b);
       const t = Date.now();
+      const pings = first ? pingFlood : 50;
       for (let i = 0; i < pings; i++) send(dc, `{"type":"ping","seq":${2000000 + H.sent},"ts":${t}}`);
+      H.maxBuffered = Math.max(H.maxBuffered, dc.bufferedAmount);
     };
-    burst(pingFlood);
     const t0 = performance.now();
+    burst(true);
+    H.firstBurstMs = performance.now() - t0;
     const iv = setInterval(() => {
       if (performance.now() - t0 > floodMs || dc.readyState !== 'open') { clearInterval(iv); return; }
-      burst(50);
+      burst(false);
     }, 50);
   }
 
