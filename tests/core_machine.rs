@@ -305,6 +305,19 @@ fn ping_flood_is_capped_and_warnings_are_rate_limited() {
 }
 
 #[test]
+fn things_the_shell_drops_share_the_probe_warning_cap() {
+    let (mut p, _) = opened(Role::Answerer, cfg());
+    let mut warns = 0;
+    for _ in 0..2000 {
+        p.handle(101.0, Input::Ignored("binary data-channel message ignored"));
+        warns += drain(&mut p).iter().filter(|o| matches!(o, Output::Warn(_))).count() as u32;
+    }
+    p.handle(101.0, Input::Message("junk"));
+    warns += drain(&mut p).iter().filter(|o| matches!(o, Output::Warn(_))).count() as u32;
+    assert_eq!(warns, MAX_WARNINGS + 1);
+}
+
+#[test]
 fn close_before_the_end_reports_closed_once() {
     let (mut p, _) = opened(Role::Initiator, cfg());
     p.handle(101.0, Input::Close);

@@ -100,6 +100,9 @@ pub enum Input<'a> {
     Measure(MeasureSpec),
     /// The page closed the probe.
     Close,
+    /// The shell dropped something for this probe (a binary message, a foreign signal, ...):
+    /// log it under this probe's warning cap.
+    Ignored(&'static str),
 }
 
 /// A finished measurement, success or failure.
@@ -277,6 +280,7 @@ impl Probe {
             Input::Timer => self.on_timer(now),
             Input::Measure(spec) => self.on_measure(now, spec),
             Input::Close => self.fail(now, ProbeError::Closed),
+            Input::Ignored(why) => self.warn(why),
         }
         self.rearm();
     }

@@ -152,6 +152,11 @@ impl Conn {
         step(&self.shared, Some(Input::Signal(s)));
     }
 
+    /// Logs, under this probe's warning cap, why the shell dropped something.
+    pub fn ignored(&self, why: &'static str) {
+        step(&self.shared, Some(Input::Ignored(why)));
+    }
+
     pub fn measure(&self, spec: MeasureSpec) {
         step(&self.shared, Some(Input::Measure(spec)));
     }
@@ -422,13 +427,7 @@ fn attach_channel(rc: &Shared, dc: RtcDataChannel) {
             let data = ev.unchecked_into::<MessageEvent>().data();
             match data.as_string() {
                 Some(text) => weak_step(&w, Input::Message(&text)),
-                None => {
-                    if let Some(rc) = w.upgrade() {
-                        if let Ok(s) = rc.try_borrow() {
-                            warn(&s.session, "binary data-channel message ignored");
-                        }
-                    }
-                }
+                None => weak_step(&w, Input::Ignored("binary data-channel message ignored")),
             }
         }
     });
@@ -465,5 +464,9 @@ impl Conn {
 impl WeakConn {
     pub fn signal(&self, s: Signal) {
         weak_step(&self.0, Input::Signal(s));
+    }
+
+    pub fn ignored(&self, why: &'static str) {
+        weak_step(&self.0, Input::Ignored(why));
     }
 }

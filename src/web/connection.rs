@@ -107,7 +107,7 @@ impl ProbeConnection {
             }
             match convert::signal(&data, &peer) {
                 Ok(s) => weak.signal(s),
-                Err(e) => warn(&sid, e.reason()),
+                Err(e) => weak.ignored(e.reason()),
             }
         });
         let events = Array::of1(&JsValue::from_str("probe_signal"));

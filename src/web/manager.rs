@@ -14,11 +14,14 @@ use wasm_bindgen::prelude::*;
 
 use super::conn::{decide_role, Conn, Notice};
 use super::convert::{self, get, id_string, set, Options};
-use super::{emit, subscribe, warn, ApiError};
+use super::{emit, now, subscribe, warn, ApiError};
 use crate::core::{Report, SignalError};
 
 /// Sessions one page holds at once; more `probe_prepare`s are ignored with a warning.
 pub const MAX_SESSIONS: usize = 64;
+/// Warnings about events for no live probe: at most this many per window.
+const WARN_BUDGET: u32 = 32;
+const WARN_WINDOW_MS: f64 = 10_000.0;
 /// Finished session ids remembered so their late signals are dropped quietly.
 const RECENT: usize = 128;
 /// After its result, a connection stays open this long (or until the peer closes it) so the
@@ -50,6 +53,8 @@ struct Inner {
     unsubscribe: RefCell<Option<Function>>,
     handler: RefCell<Option<SocketHandler>>,
     closed: Cell<bool>,
+    warn_window: Cell<f64>,
+    warn_count: Cell<u32>,
 }
 
 #[wasm_bindgen]
@@ -87,6 +92,8 @@ impl ProbeManager {
             unsubscribe: RefCell::new(None),
             handler: RefCell::new(None),
             closed: Cell::new(false),
+            warn_window: Cell::new(f64::NEG_INFINITY),
+            warn_count: Cell::new(0),
         });
         // The handler holds the manager strongly: attached means alive, until close().
         let strong = Rc::clone(&inner);
@@ -133,8 +140,22 @@ impl ProbeManager {
 }
 
 impl Inner {
+    /// Warnings about events that belong to no live probe share one budget per manager:
+    /// `WARN_BUDGET` per `WARN_WINDOW_MS`, then one "suppressed" note per window.
     fn warn_event(&self, session: &str, e: SignalError) {
-        warn(if session.is_empty() { "manager" } else { session }, e.reason());
+        let t = now();
+        if t - self.warn_window.get() >= WARN_WINDOW_MS {
+            self.warn_window.set(t);
+            self.warn_count.set(0);
+        }
+        let n = self.warn_count.get() + 1;
+        self.warn_count.set(n);
+        let who = if session.is_empty() { "manager" } else { session };
+        if n <= WARN_BUDGET {
+            warn(who, e.reason());
+        } else if n == WARN_BUDGET + 1 {
+            warn("manager", "further warnings about unexpected events suppressed for a while");
+        }
     }
 
     fn prepare(self: &Rc<Self>, data: &JsValue) {
@@ -184,7 +205,7 @@ impl Inner {
         }
     }
 
-    fn lookup(&self, data: &JsValue) -> Option<(String, String, Rc<Conn>)> {
+    fn lookup(&self, data: &JsValue) -> Option<(String, Rc<Conn>)> {
         let session = match convert::session_id(data) {
             Ok(s) => s,
             Err(e) => {
@@ -194,7 +215,7 @@ impl Inner {
         };
         let found = self.sessions.try_borrow().ok()?.iter().find(|(k, _)| *k == session).map(|(_, s)| (s.peer.clone(), Rc::clone(&s.conn)));
         match found {
-            Some((peer, conn)) => Some((session, peer, conn)),
+            Some(found) => Some(found),
             None => {
                 // late signals of a session we finished are normal: drop them quietly
                 if !self.recent.borrow().contains(&session) {
@@ -209,7 +230,7 @@ impl Inner {
         if self.closed.get() {
             return;
         }
-        if let Some((_, _, conn)) = self.lookup(data) {
+        if let Some((_, conn)) = self.lookup(data) {
             conn.start();
         }
     }
@@ -218,10 +239,10 @@ impl Inner {
         if self.closed.get() {
             return;
         }
-        if let Some((session, peer, conn)) = self.lookup(data) {
+        if let Some((peer, conn)) = self.lookup(data) {
             match convert::signal(data, &peer) {
                 Ok(s) => conn.signal(s),
-                Err(e) => self.warn_event(&session, e),
+                Err(e) => conn.ignored(e.reason()),
             }
         }
     }

@@ -232,23 +232,26 @@ class LinkRig:
         return self.get("/api/subjects")["subjects"]
 
     # ------------------------------------------------------------------ link
-    def set_link(self, delay_ab, delay_ba, jitter=0.0, loss=0.0, seed=None) -> dict:
+    def set_link(self, delay_ab, delay_ba, jitter=0.0, loss=0.0, seed=None, allow_reorder=False) -> dict:
         """Reconfigure the link in place and return udp_echo's ground truth across it."""
-        self.link.reconfigure(delay_ab, delay_ba, jitter=jitter, loss=loss, seed=seed)
+        self.link.reconfigure(delay_ab, delay_ba, jitter=jitter, loss=loss, seed=seed,
+                              allow_reorder=allow_reorder)
         time.sleep(0.3)  # let packets queued under the old setting drain
         return self.udp_truth()
 
-    def udp_truth(self, count=None) -> dict:
+    def udp_truth(self, count=None, rt=True) -> dict:
+        """Median etc. of `count` UDP echoes a -> b -> a (both ends SCHED_FIFO unless rt=False)."""
         count = count or self.truth_count
+        no_rt = [] if rt else ["--no-rt"]
         srv = subprocess.Popen(self.link.exec_prefix("b") + [sys.executable, str(UDP_ECHO), "serve",
-                                                             "--bind", self.link.addr("b")],
+                                                             "--bind", self.link.addr("b")] + no_rt,
                                stdout=subprocess.PIPE, text=True)
         try:
             if "serving" not in srv.stdout.readline():
                 raise RuntimeError("udp_echo serve did not start")
             out = subprocess.run(self.link.exec_prefix("a") + [
                 sys.executable, str(UDP_ECHO), "measure", "--target", self.link.addr("b"),
-                "--count", str(count), "--no-samples"],
+                "--count", str(count), "--no-samples"] + no_rt,
                 check=True, stdout=subprocess.PIPE, text=True, timeout=count * 0.02 + 30)
             return json.loads(out.stdout)
         finally:
@@ -336,12 +339,17 @@ def summarize(kind: str, runs: list[ProbeRun]) -> dict:
             "stats_rtt_median_ms": median([p["stats_rtt_ms"] for p in ok_payloads
                                            if isinstance(p.get("stats_rtt_ms"), (int, float))]),
             "ping_median_ms": median([s["median_ms"] for s in series if s.get("median_ms") is not None]),
+            "ping_min_median_ms": median([s["min_ms"] for s in series if s.get("min_ms") is not None]),
             "jitter_median_ms": median([s["jitter_ms"] for s in series if s.get("jitter_ms") is not None]),
             "pings_sent": sum(s.get("sent", 0) for s in series),
             "pings_lost": sum(s.get("lost", 0) for s in series),
             "connection_types": sorted({(p.get("connection") or {}).get("type") for p in ok_payloads},
                                        key=str),
             "errors": [p.get("error") for p in payloads if p.get("error")],
+            "per_payload": [{k: p.get(k) for k in ("rtt_ms", "stats_rtt_ms", "setup_ms", "measure_ms")}
+                            | {"ping_" + k: (p.get("rtt") or {}).get(k)
+                               for k in ("median_ms", "min_ms", "max_ms", "samples", "lost")}
+                            for p in payloads],
         })
     return out
 

@@ -118,17 +118,22 @@ def warnings(peer: Peer) -> list[str]:
     return [line for line in peer.console if line.startswith("[warning]") and "[p2p-probe" in line]
 
 
-def assert_sane_success(r: dict, who: str, limit_ms: float = 2000) -> None:
-    """success, rtt_ms a number, at least one ping sample, every figure finite and below the
+def assert_sane_success(r: dict, who: str, limit_ms: float = 2000, samples: bool = True) -> None:
+    """success, rtt_ms a number, at least one ping sample (unless ``samples=False``: with every
+    ping lost the getStats RTT alone still makes a success), every figure finite and below the
     ping timeout (a ping older than pingTimeoutMs, default 2000, counts as lost)."""
     assert r["success"] is True, f"{who}: {r}"
     assert is_number(r["rtt_ms"]) and 0 <= r["rtt_ms"] < limit_ms, f"{who}: {r}"
+    assert not r.get("error"), f"{who}: {r}"
     rtt = r["rtt"]
-    assert rtt["samples"] > 0 and rtt["sent"] >= rtt["samples"], f"{who}: {rtt}"
+    assert rtt["sent"] >= rtt["samples"] + rtt["lost"], f"{who}: {rtt}"
+    if not samples and rtt["samples"] == 0:
+        assert r["stats_rtt_ms"] == r["rtt_ms"], f"{who}: success without samples nor stats: {r}"
+        return
+    assert rtt["samples"] > 0, f"{who}: {rtt}"
     for k in ("median_ms", "min_ms", "max_ms", "mean_ms"):
         assert is_number(rtt[k]) and 0 <= rtt[k] < limit_ms, f"{who}: {k}: {rtt}"
     assert rtt["min_ms"] <= rtt["median_ms"] <= rtt["max_ms"], f"{who}: {rtt}"
-    assert not r.get("error"), f"{who}: {r}"
 
 
 def exactly_once(server, peer: Peer, pid: str, settle: float = 0.0) -> dict:
@@ -166,13 +171,36 @@ def test_hostile_data_channel_peer(server, rel, ours_initiates):
     assert_sane_success(r, "ours vs flood")
     exactly_once(server, ours, pid)
     clean(ours)
-    # the core caps its warnings per probe (MAX_WARNINGS + one "suppressed" note)
-    assert 0 < len(warnings(ours)) <= MAX_WARNINGS + 1 + 4, warnings(ours)
+    # the core caps its warnings per probe (MAX_WARNINGS + one "suppressed" note); the few binary
+    # messages of this flood are warned about outside that cap (see test_binary_flood_warnings_bounded)
+    capped = [w for w in warnings(ours) if "binary data-channel message" not in w]
+    assert 0 < len(capped) <= MAX_WARNINGS + 1, capped
 
     # the next probe works (a well-behaved peer, same page of ours)
     other = rel("legacy", f"c-{u}" if ours_initiates else f"0-{u}")
     res, records = run_probe(server, ours, other)
     check_probe(res, records, [ours, other], ours if ours_initiates else other)
+
+
+def test_binary_flood_warnings_bounded(server, rel):
+    """A peer that sends thousands of binary messages must not make our page log one console
+    warning per message: the core caps warnings at MAX_WARNINGS per probe, but the browser shell
+    (src/web/conn.rs, attach_channel's "message" listener) calls warn() directly for every
+    non-string message, outside that cap."""
+    u = uid()
+    ours = rel("ours", f"a-{u}")
+    bad = rel("legacy", f"b-{u}", hostile="flood", binaryFlood=2000, pingFlood=0)
+    pid = server.probe(ours.subject, bad.subject, wait=False)["probe_session_id"]
+    r = wait_result(ours, pid, timeout=15)
+    time.sleep(1.5)
+    assert_sane_success(r, "ours vs binary flood")
+    exactly_once(server, ours, pid)
+    clean(ours)
+    binary = [w for w in warnings(ours) if "binary data-channel message" in w]
+    print(f"\n[binary flood] {bad.page.evaluate('() => window.__probe.hostile')}: "
+          f"{len(binary)} 'binary data-channel message ignored' warnings, {len(warnings(ours))} in all")
+    assert len(warnings(ours)) <= MAX_WARNINGS + 1 + 4, \
+        f"{len(warnings(ours))} warnings for one probe ({len(binary)} about binary messages)"
 
 
 # --------------------------------------------------------------------------- 2. foreign signals
@@ -215,7 +243,8 @@ def test_foreign_signals_ours(server, rel):
                     first_real: sig.find(e => e.data.from_subject_id !== null)?.t - t.prepare,
                     foreign_types: [...new Set(foreign.map(e => String(e.data.type)))]};
         }""", pid)
-        print(f"\n[foreign ours {peer.subject}] intruder emitted {emitted}; received {st}")
+        print(f"\n[foreign ours {peer.subject}] intruder emitted {emitted}; received {st}; "
+              f"{len(warnings(peer))} p2p-probe warnings logged")
         assert st["foreign_before_result"] > 0, f"{peer.subject}: no foreign signal arrived in time: {st}"
         assert {"offer", "answer", "ice-candidate"} <= set(st["foreign_types"]), st
         assert any("not from the expected peer" in w for w in warnings(peer)), warnings(peer)[:5]
@@ -289,11 +318,13 @@ async ({me, valid1, valid2}) => {
                                              from_subject_id: 'ghost-peer', payload: cand(i)})),
   ];
   const thrown = [];
+  const pcs = P.counts.pcs;
   thrown.push(...window.__inject('probe_prepare', prepares));
   const afterPrepare = P.manager.sessionCount;
   thrown.push(...window.__inject('probe_start', starts));
   thrown.push(...window.__inject('probe_signal', signals));
-  return {thrown, afterPrepare, afterAll: P.manager.sessionCount, t: performance.now()};
+  return {thrown, afterPrepare, afterAll: P.manager.sessionCount, t: performance.now(),
+          pcs: P.counts.pcs - pcs};
 }
 """
 
@@ -309,6 +340,7 @@ def test_hostile_server_events(server, rel):
     out = ours.page.evaluate(HOSTILE_SERVER_JS, {"me": ours.subject, "valid1": valid1, "valid2": valid2})
     assert out["thrown"] == [], f"a socket handler threw: {out['thrown'][:3]}"
     assert out["afterPrepare"] == 2 and out["afterAll"] == 2, out
+    assert out["pcs"] == 0, f"junk events made {out['pcs']} RTCPeerConnection(s)"
     ws = warnings(ours)
     for reason in ("event payload is not an object", "missing or non-string probe_session_id",
                    "probe_session_id is too long", "missing or non-string peer_subject_id",
@@ -350,7 +382,7 @@ def test_hostile_server_events(server, rel):
 
 # --------------------------------------------------------------------------- 4. silent / vanishing peers
 
-CONNECT_TIMEOUT_MS = 2000
+CONNECT_TIMEOUT_MS = 1500
 # peer (client, hostile mode) -> acceptable failure codes of ours
 SILENT_PEERS = {
     "raw-ready-only": ("raw", None, {"connect_timeout"}),
@@ -385,7 +417,7 @@ def test_peer_silent_or_vanishes(server, rel, peer_case, ours_initiates):
         assert took >= CONNECT_TIMEOUT_MS - 5, took
     res = server.get(f"/api/probes/{pid}?wait=5")
     assert res["completed"] and res["rtt_ms"] is None, res
-    exactly_once(server, ours, pid, settle=1.5)  # past the linger time: still one result
+    exactly_once(server, ours, pid, settle=1.2)  # past the 1 s linger: still one result
     assert session_count(ours) == 0
     clean(ours)
 
@@ -399,7 +431,10 @@ def test_exactly_once_racing_timeouts(server, rel):
     exactly one probe_result from each client (server records and onResult)."""
     u = uid()
     a = rel("ours", f"a-{u}")
-    b = rel("ours", f"b-{u}", opts={"connectTimeoutMs": 3000})
+    # b: short timeouts, so a session a kills early ends quickly on b too (when a fails before
+    # b's probe_ready reaches the server, the server drops the session and b never gets
+    # probe_start: b's prepared session then expires after startTimeoutMs)
+    b = rel("ours", f"b-{u}", opts={"connectTimeoutMs": 1500, "startTimeoutMs": 1500})
     res, _ = run_probe(server, a, b)
     setup = page_results(a, res["probe_session_id"])[0]["setup_ms"]
     variants = [{"connectTimeoutMs": max(1, round(setup * f))} for f in (0.3, 0.7, 0.9, 1.0, 1.1, 1.3, 2.0)]
@@ -412,8 +447,12 @@ def test_exactly_once_racing_timeouts(server, rel):
         res = server.probe(a.subject, b.subject, wait=True, timeout=15)
         pid = res["probe_session_id"]
         pids.append(pid)
-        wait_result(a, pid, timeout=5)
-        wait_result(b, pid, timeout=8)
+        for p, t in ((a, 5), (b, 6)):
+            try:
+                wait_result(p, pid, timeout=t)
+            except Exception as e:
+                pytest.fail(f"variant {v}: no result from {p.subject} within {t} s ({e}); "
+                            f"server: {res}; so far: {outcomes}")
         ra, rb = page_results(a, pid)[0], page_results(b, pid)[0]
         outcomes.append((v, ra.get("error", {}).get("code", "ok") if not ra["success"] else "ok",
                          rb.get("error", {}).get("code", "ok") if not rb["success"] else "ok"))
@@ -427,7 +466,7 @@ def test_exactly_once_racing_timeouts(server, rel):
         for p in (a, b):
             r = exactly_once(server, p, pid)
             if r["success"]:
-                assert_sane_success(r, p.subject)
+                assert_sane_success(r, p.subject, samples=False)
             else:
                 assert r["error"]["code"] in {"connect_timeout", "not_started", "no_rtt", "peer_closed",
                                               "ice_failed"}, r

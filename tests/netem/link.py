@@ -179,6 +179,9 @@ class Forwarder:
         self.loss = float(new.get("loss", 0.0)) / 100.0
         if new.get("seed") is not None:
             self.rng = random.Random(new["seed"])
+        if "allow_reorder" in new:
+            self.allow_reorder = bool(new["allow_reorder"])
+            self.config["allow_reorder"] = self.allow_reorder
         self.config.update({
             "delay_ab_ms": float(new["delay_ab"]), "delay_ba_ms": float(new["delay_ba"]),
             "jitter_ms": float(new.get("jitter", 0.0)), "loss_pct": float(new.get("loss", 0.0)),
@@ -453,7 +456,8 @@ class Link:
     def stats(self):
         return link_stats(self.name)
 
-    def reconfigure(self, delay_ab, delay_ba, jitter=0.0, loss=0.0, seed=None, timeout=2.0):
+    def reconfigure(self, delay_ab, delay_ba, jitter=0.0, loss=0.0, seed=None, allow_reorder=False,
+                    timeout=2.0):
         """Change the shaping of the running link in place (namespaces, TUN devices, sockets
         and processes inside stay as they are). Returns the forwarder's stats after the change."""
         self.delay_ab, self.delay_ba = float(delay_ab), float(delay_ba)
@@ -462,7 +466,9 @@ class Link:
         path = os.path.join(STATE_DIR, self.name + ".reconf.json")
         with open(path + ".tmp", "w") as f:
             json.dump({"delay_ab": self.delay_ab, "delay_ba": self.delay_ba, "jitter": self.jitter,
-                       "loss": self.loss, "seed": seed, "generation": self._generation}, f)
+                       "loss": self.loss, "seed": seed, "allow_reorder": bool(allow_reorder),
+                       "generation": self._generation}, f)
+        self.allow_reorder = bool(allow_reorder)
         os.replace(path + ".tmp", path)
         with open(_pid_path(self.name)) as f:
             pid = int(f.read().strip())

@@ -1,12 +1,11 @@
 """Two real Chromium processes across the 25/25 ms link: getStats RTT tracks the UDP truth.
 
-Needs root, Playwright (Python) and /usr/bin/chromium; skipped otherwise. ~25 s.
+Needs root, Playwright (Python) and /usr/bin/chromium; skipped when not root, FAILS as
+root when a prerequisite is missing (tests/netem/prereq.py). ~25 s.
 Run: python3 -m pytest tests/netem/test_browser_link.py -q
 """
 
-import importlib.util
 import os
-import shutil
 import sys
 
 import pytest
@@ -15,15 +14,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 
-def _playwright():
-    return importlib.util.find_spec("playwright") is not None
+from prereq import require  # noqa: E402
 
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or not os.path.exists("/dev/net/tun") or shutil.which("ip") is None
-    or not os.path.exists("/usr/bin/chromium") or not _playwright(),
-    reason="needs root, /dev/net/tun, iproute2, /usr/bin/chromium and playwright",
-)
+@pytest.fixture(autouse=True, scope="module")
+def _prereqs():
+    # not root: skip; root (CI) without chromium/playwright/tun: fail loudly
+    require(namespaces=True, chromium=True, playwright=True)
 
 
 def test_chromium_pair_across_25_25_link():

@@ -1,12 +1,12 @@
 """The userspace delay link delivers what it is configured to: UDP ground truth.
 
-Needs root, /dev/net/tun and iproute2 (CI runs as root); skipped otherwise.
+Needs root, /dev/net/tun and iproute2 (CI runs as root); skipped when not root,
+FAILS as root when a prerequisite is missing (tests/netem/prereq.py).
 Run: python3 -m pytest tests/netem/test_link.py -q
 """
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,10 +20,14 @@ from link import Link, link_down  # noqa: E402
 
 UDP_ECHO = os.path.join(HERE, "udp_echo.py")
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or not os.path.exists("/dev/net/tun") or shutil.which("ip") is None,
-    reason="needs root, /dev/net/tun and iproute2",
-)
+from prereq import require  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _prereqs():
+    # not root: skip; root (CI) without /dev/net/tun or iproute2: fail loudly
+    require(namespaces=True)
+
 
 NAME = "pnt%d" % (os.getpid() % 100000)
 

@@ -2,14 +2,14 @@
 and a real Chromium relays through it.
 
 Needs /usr/bin/turnserver (Debian package coturn); the browser tests also need Playwright
-(Python) and /usr/bin/chromium. Skipped when those are missing.
+(Python) and /usr/bin/chromium. Skipped when those are missing and not root; as root (CI)
+they FAIL instead (tests/netem/prereq.py).
 Run: python3 -m pytest tests/turn -q
 """
 
 import base64
 import hashlib
 import hmac
-import importlib.util
 import os
 import sys
 
@@ -18,14 +18,24 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from coturn import TURNSERVER, Coturn, rest_credentials, stun_binding, turn_allocate  # noqa: E402
+from coturn import Coturn, rest_credentials, stun_binding, turn_allocate  # noqa: E402
 
 INPAGE_JS = os.path.join(HERE, "..", "netem", "www", "inpage.js")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-needs_coturn = pytest.mark.skipif(not os.path.exists(TURNSERVER), reason="coturn not installed")
+sys.path.insert(0, os.path.join(HERE, "..", "netem"))
+from prereq import require  # noqa: E402
+
+
+@pytest.fixture
+def _needs_coturn():
+    # not root: skip when coturn is missing; root (CI): fail loudly
+    require(needs_root=False, coturn=True)
+
+
+needs_coturn = pytest.mark.usefixtures("_needs_coturn")
 
 
 def test_rest_credentials_format():
@@ -81,18 +91,16 @@ def test_credentials_never_logged_or_in_argv():
         assert t.proc.poll() is not None  # stopped
 
 
-def _chromium():
-    if importlib.util.find_spec("playwright") is None:
-        return None
-    return CHROMIUM if os.path.exists(CHROMIUM) else None
+@pytest.fixture(scope="module")
+def _needs_browser():
+    require(needs_root=False, coturn=True, chromium=True, playwright=True)
 
 
-needs_browser = pytest.mark.skipif(not os.path.exists(TURNSERVER) or _chromium() is None,
-                                   reason="needs coturn, playwright and /usr/bin/chromium")
+needs_browser = pytest.mark.usefixtures("_needs_browser")
 
 
 @pytest.fixture(scope="module")
-def page():
+def page(_needs_browser):
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, chromium_sandbox=False)

@@ -5,7 +5,8 @@
 //
 //   flood       : on channel open, floods the peer: malformed JSON, wrong types, pongs for pings
 //                 never sent, negative and huge numbers, deep nesting, 64 KB strings, binary,
-//                 and a ping flood of thousands; then smaller bursts for `floodMs` (default 1000).
+//                 and a ping flood of thousands (`pingFlood`, default 3000; `binaryFlood` adds that
+//                 many small binary messages); then smaller bursts for `floodMs` (default 1000).
 //   closeonopen : closes the data channel as soon as it opens (before any pong).
 //   vanish      : closes the RTCPeerConnection as soon as the channel opens, drops the socket and
 //                 navigates away ("the page closes").
@@ -21,6 +22,7 @@
                           bytes: 0, maxBuffered: 0, firstBurstMs: null };
   const floodMs = Number(params.get('floodMs') || 1000);
   const pingFlood = Number(params.get('pingFlood') || 3000);
+  const binaryFlood = Number(params.get('binaryFlood') || 0);  // extra small binary messages
 
   function junk() {
     const nest = (n, open, close, inner) => open.repeat(n) + inner + close.repeat(n);
@@ -79,6 +81,7 @@
       H.bursts++;
       for (const m of first ? junk() : small) send(dc, m);
       if (first) for (const b of binaries()) send(dc, b);
+      if (first) for (let i = 0; i < binaryFlood; i++) send(dc, new Uint8Array([i & 255, 1, 2, 3]));
       const t = Date.now();
       const pings = first ? pingFlood : 50;
       for (let i = 0; i < pings; i++) send(dc, `{"type":"ping","seq":${2000000 + H.sent},"ts":${t}}`);

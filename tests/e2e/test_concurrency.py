@@ -1,0 +1,141 @@
+"""Concurrency (issue 6): one page probes 8 peers at once.
+
+The hub (``client=ours`` on www/test/rel.html) lives in Chromium process 0 (conftest's
+``browsers``); its 8 peers are spread over Chromium process 1 and two extra Chromium processes
+launched here, several pages each. All 8 probes are created back to back through the real
+server (8 sessions in flight at the hub), and all 16 results must succeed, each session on its own
+RTCPeerConnection. The slowest time-to-result against a single probe's is printed (a benchmark
+figure, not asserted). Run with ``-s`` to see it.
+"""
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+
+import pytest
+
+from conftest import CHROMIUM, CHROMIUM_ARGS, BrowserSlot
+from test_probe import check_probe, run_probe, uid
+from test_reliability import Opener, assert_sane_success, clean, exactly_once, page_results, times
+
+pytestmark = pytest.mark.ours
+
+N_PEERS = 8
+EXTRA_BROWSERS = 2
+
+
+@pytest.fixture(scope="module")
+def extra_slots(playwright_instance):
+    launched = [playwright_instance.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+                for _ in range(EXTRA_BROWSERS)]
+    slots = [BrowserSlot(b) for b in launched]
+    yield slots
+    for s in slots:
+        try:
+            s.context.close()
+        except Exception:
+            pass
+    for b in launched:
+        b.close()
+
+
+@pytest.fixture
+def rel4(server, browser_slots, extra_slots, request):
+    """An Opener over 4 Chromium processes: conftest's two + the two extra ones."""
+    opener = Opener(server, list(browser_slots) + list(extra_slots), request)
+    yield opener
+    opener.finish()
+
+
+def test_one_page_probes_8_peers_at_once(server, rel4):
+    u = uid()
+    hub = rel4("ours", f"m-{u}", browser=0)
+    # peers "a*" sort before the hub (the hub answers), "z*" after (the hub initiates)
+    ids = [f"a{i}-{u}" if i < N_PEERS // 2 else f"z{i}-{u}" for i in range(N_PEERS)]
+    peers = [rel4("ours", pid, browser=1 + i % 3) for i, pid in enumerate(ids)]
+    procs = {p.subject: 1 + i % 3 for i, p in enumerate(peers)}
+
+    # baseline: single probes, one at a time (hub time-to-result: probe_prepare -> onResult)
+    single, single_srv = [], []
+    for p in (peers[0], peers[-1], peers[1]):
+        res, records = run_probe(server, hub, p)
+        check_probe(res, records, [hub, p], p if p.subject < hub.subject else hub)
+        t = times(hub, res["probe_session_id"])
+        single.append(t["result"] - t["prepare"])
+        single_srv.append(res["elapsed_ms"])
+
+    pcs0 = hub.page.evaluate("() => window.__probe.counts.pcs")
+    # 8 probes at once: create them back to back from threads, then wait for all
+    pids: dict[str, str] = {}
+    errors: list[str] = []
+
+    def create(p):
+        try:
+            pids[p.subject] = server.probe(hub.subject, p.subject, wait=False)["probe_session_id"]
+        except Exception as e:  # pragma: no cover
+            errors.append(f"{p.subject}: {e}")
+
+    barrier = threading.Barrier(len(peers))
+
+    def create_together(p):
+        barrier.wait()
+        create(p)
+
+    threads = [threading.Thread(target=create_together, args=(p,)) for p in peers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    results = {p.subject: server.get(f"/api/probes/{pids[p.subject]}?wait=20", timeout=30) for p in peers}
+    hub.page.wait_for_function(
+        "(pids) => pids.every(pid => window.__probe.results.some(r => r.probe_session_id === pid))",
+        arg=list(pids.values()), timeout=20000)
+    for p in peers:
+        p.page.wait_for_function("(pid) => window.__probe.results.some(r => r.probe_session_id === pid)",
+                                 arg=pids[p.subject], timeout=20000)
+    time.sleep(0.5)
+
+    # all 16 results succeed, exactly once each, each on its own session and connection
+    assert len(set(pids.values())) == N_PEERS, pids
+    hub_times = {}
+    for p in peers:
+        pid = pids[p.subject]
+        res = results[p.subject]
+        assert res["completed"] and isinstance(res["rtt_ms"], (int, float)), res
+        for who in (hub, p):
+            r = exactly_once(server, who, pid)
+            assert_sane_success(r, f"{who.subject} ({pid})")
+            assert r["connection"]["type"] == "direct", r
+        t = times(hub, pid)
+        hub_times[p.subject] = t["result"] - t["prepare"]
+        clean(p)
+    clean(hub)
+    pcs = hub.page.evaluate("() => window.__probe.counts.pcs") - pcs0
+    assert pcs == N_PEERS, f"the hub made {pcs} RTCPeerConnections for {N_PEERS} sessions"
+    hub.page.wait_for_function("() => window.__probe.manager.sessionCount === 0", timeout=5000)
+
+    # sessions in flight at the hub: the most [probe_prepare, onResult] intervals that overlap
+    spans = [times(hub, pids[p.subject]) for p in peers]
+    marks = sorted([(t["prepare"], 1) for t in spans] + [(t["result"], -1) for t in spans],
+                   key=lambda m: (m[0], m[1]))
+    in_flight = level = 0
+    for _, d in marks:
+        level += d
+        in_flight = max(in_flight, level)
+    assert in_flight == N_PEERS, f"only {in_flight} sessions were in flight at once at the hub: {spans}"
+
+    slowest = max(hub_times, key=hub_times.get)
+    srv = [results[p.subject]["elapsed_ms"] for p in peers]
+    print(f"\n[concurrency] hub {hub.subject} (process 0), {N_PEERS} peers over processes "
+          f"{sorted(set(procs.values()))}; sessions in flight at once at the hub: {in_flight}")
+    print(f"  single probe, hub time-to-result: {', '.join(f'{x:.0f}' for x in single)} ms "
+          f"(median {statistics.median(single):.0f}); server create->on_complete "
+          f"{', '.join(f'{x:.0f}' for x in single_srv)} ms")
+    print(f"  8 at once, hub time-to-result: " + ", ".join(f"{hub_times[s]:.0f}" for s in ids)
+          + f" ms; slowest {hub_times[slowest]:.0f} ms ({slowest}, process {procs[slowest]}) = "
+          f"{hub_times[slowest] / statistics.median(single):.1f}x the single median")
+    print(f"  8 at once, server create->on_complete: median {statistics.median(srv):.0f} ms, max {max(srv):.0f} ms")
+    print("  hub rtt_ms per peer: " + ", ".join(
+        f"{page_results(hub, pids[s])[0]['rtt_ms']}" for s in ids))
