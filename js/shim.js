@@ -22,3 +22,11 @@ export function emit(socket, event, data) {
     return e;
   }
 }
+
+// Resolves like `promise`, or to null after `ms` (Firefox never settles a getStats() that was
+// pending when its RTCPeerConnection closed). The timer is cleared either way.
+export function settleWithin(promise, ms) {
+  let timer;
+  const late = new Promise((resolve) => { timer = setTimeout(() => resolve(null), ms); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}

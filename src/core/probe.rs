@@ -22,6 +22,11 @@ pub const MAX_ANSWERED_PINGS: u32 = 1024;
 pub const MAX_WARNINGS: u32 = 16;
 /// How long the final getStats may take before the result is sent without it.
 pub const STATS_GRACE_MS: f64 = 500.0;
+/// A ping is also counted lost, before its timeout, once `LOSS_FACTOR` times the slowest
+/// answered ping plus `LOSS_SLACK_MS` has passed: on a lossy link a lost ping must not hold
+/// the result for the whole timeout.
+pub const LOSS_FACTOR: f64 = 4.0;
+pub const LOSS_SLACK_MS: f64 = 50.0;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Config {
@@ -197,6 +202,15 @@ pub struct Probe {
     timer_at: Option<f64>,
     warnings: u32,
     out: VecDeque<Output>,
+}
+
+/// How long an unanswered ping of this series waits before it counts as lost.
+fn loss_limit(m: &Measurement) -> f64 {
+    let slowest = m.pings.iter().filter_map(|p| p.rtt).reduce(f64::max);
+    match slowest {
+        Some(r) => (r * LOSS_FACTOR + LOSS_SLACK_MS).min(m.spec.timeout_ms),
+        None => m.spec.timeout_ms,
+    }
 }
 
 impl Probe {
@@ -448,15 +462,15 @@ impl Probe {
         match codec::decode(text) {
             Ok(Wire::Ping { seq_raw, ts_raw, .. }) => self.answer(seq_raw, ts_raw),
             Ok(Wire::Pong { seq }) => {
-                let hit = self.measurement.as_mut().and_then(|m| {
-                    m.pings.iter_mut().find(|p| p.seq == seq && p.rtt.is_none() && !p.lost)
-                });
+                let hit = self.measurement.as_mut().and_then(|m| m.pings.iter_mut().find(|p| p.seq == seq));
                 match hit {
-                    Some(p) => {
+                    Some(p) if p.rtt.is_none() && !p.lost => {
                         p.rtt = Some((now - p.sent_at).max(0.0));
                         self.progress(now);
                     }
-                    None => self.warn(WireError::UnknownPong.reason()),
+                    // a late pong of a ping already counted lost: expected on a lossy link
+                    Some(p) if p.lost => {}
+                    _ => self.warn(WireError::UnknownPong.reason()),
                 }
             }
             Err(e) => self.warn(e.reason()),
@@ -529,8 +543,9 @@ impl Probe {
                 m.next_send_at = now;
             }
         }
+        let limit = loss_limit(m);
         for p in m.pings.iter_mut() {
-            if p.rtt.is_none() && !p.lost && now >= p.sent_at + m.spec.timeout_ms {
+            if p.rtt.is_none() && !p.lost && now >= p.sent_at + limit {
                 p.lost = true;
             }
         }
@@ -602,7 +617,8 @@ impl Probe {
                     return Some(t + STATS_GRACE_MS);
                 }
                 let send = ((m.pings.len() as u64) < u64::from(m.spec.pings)).then_some(m.next_send_at);
-                let expiry = m.pings.iter().filter(|p| p.rtt.is_none() && !p.lost).map(|p| p.sent_at + m.spec.timeout_ms).reduce(f64::min);
+                let limit = loss_limit(m);
+                let expiry = m.pings.iter().filter(|p| p.rtt.is_none() && !p.lost).map(|p| p.sent_at + limit).reduce(f64::min);
                 match (send, expiry) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),

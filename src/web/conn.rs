@@ -17,7 +17,10 @@ use web_sys::{
 };
 
 use super::convert::{self, set};
-use super::{emit, now, warn};
+use super::{emit, get_stats_within, now, warn};
+
+/// How long a getStats() may take before we go on without it.
+const STATS_WAIT_MS: u32 = 1000;
 use crate::core::stats::{self, StatEntry};
 use crate::core::{Input, MeasureSpec, Output, Probe, Report, Role, SdpKind, Signal};
 
@@ -312,7 +315,11 @@ fn exec(rc: &Shared, notify: &Rc<dyn Fn(Notice)>, o: Output) {
                 return;
             };
             spawn_local(async move {
-                let entries: Option<Vec<StatEntry>> = JsFuture::from(pc.get_stats()).await.ok().map(|r| convert::stat_entries(&r));
+                let entries: Option<Vec<StatEntry>> = JsFuture::from(get_stats_within(&pc, STATS_WAIT_MS))
+                    .await
+                    .ok()
+                    .filter(|r| !r.is_null())
+                    .map(|r| convert::stat_entries(&r));
                 weak_step(&weak, Input::Stats(entries.as_deref()));
             });
         }
@@ -444,7 +451,7 @@ fn attach_channel(rc: &Shared, dc: RtcDataChannel) {
 
 /// `getRTT()`: the selected pair's transport RTT right now, in ms.
 pub async fn stats_rtt(pc: RtcPeerConnection) -> Option<f64> {
-    let report = JsFuture::from(pc.get_stats()).await.ok()?;
+    let report = JsFuture::from(get_stats_within(&pc, STATS_WAIT_MS)).await.ok().filter(|r| !r.is_null())?;
     let entries = convert::stat_entries(&report);
     let pair = stats::select_pair(&entries)?;
     stats::rtt_ms(&pair, None)

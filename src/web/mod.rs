@@ -28,6 +28,13 @@ extern "C" {
     #[wasm_bindgen(catch)]
     fn subscribe(socket: &JsValue, events: &js_sys::Array, handler: &Function) -> Result<Function, JsValue>;
     fn emit(socket: &JsValue, event: &str, data: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = settleWithin)]
+    fn settle_within(promise: &js_sys::Promise, ms: u32) -> js_sys::Promise;
+}
+
+/// getStats that gives up (resolves to null) after `ms`.
+pub(crate) fn get_stats_within(pc: &web_sys::RtcPeerConnection, ms: u32) -> js_sys::Promise {
+    settle_within(&pc.get_stats(), ms)
 }
 
 pub(crate) fn now() -> f64 {

@@ -94,6 +94,13 @@ def dump(pages, folder, suffix):
 
 
 def run(args):
+    """Everything below in a thread of its own: another sync Playwright may already be
+    running in the caller's thread (pytest session fixtures of tests/e2e)."""
+    from pwthread import in_own_thread
+    return in_own_thread(_run, args)
+
+
+def _run(args):
     from playwright.sync_api import sync_playwright
 
     result = {"config": {"delay_ab": args.delay_ab, "delay_ba": args.delay_ba, "jitter": args.jitter,

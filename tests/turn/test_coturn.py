@@ -99,17 +99,33 @@ def _needs_browser():
 needs_browser = pytest.mark.usefixtures("_needs_browser")
 
 
+class _ThreadPage:
+    """page.evaluate() forwarded to the Playwright thread (see tests/netem/pwthread.py:
+    the e2e session may already hold a sync Playwright in the main thread)."""
+
+    def __init__(self, pwt, page):
+        self.pwt, self.page = pwt, page
+
+    def evaluate(self, *args):
+        return self.pwt.call(self.page.evaluate, *args)
+
+
 @pytest.fixture(scope="module")
 def page(_needs_browser):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, chromium_sandbox=False)
-        pg = b.new_page()
-        pg.goto("about:blank")
+    from pwthread import PlaywrightThread
+
+    pwt = PlaywrightThread()
+    try:
+        b = pwt.call(lambda: pwt.pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                                    chromium_sandbox=False))
+        pg = pwt.call(b.new_page)
+        pwt.call(pg.goto, "about:blank")
         with open(INPAGE_JS) as f:
-            pg.add_script_tag(content=f.read())
-        yield pg
-        b.close()
+            pwt.call(pg.add_script_tag, content=f.read())
+        yield _ThreadPage(pwt, pg)
+        pwt.call(b.close)
+    finally:
+        pwt.stop()
 
 
 def _pair(page, ice_servers, timeout_ms):
