@@ -137,9 +137,9 @@ export interface ProbeOptions {
   iceTransportPolicy?: "all" | "relay";
   /** Pings in the series. Default 5 (1..=100). */
   pings?: number;
-  /** Milliseconds between pings. Default 2. */
+  /** Minimum milliseconds between pings; one ping is in flight at a time. Default 2. */
   pingIntervalMs?: number;
-  /** Milliseconds before a ping counts as lost. Default 2000. */
+  /** Milliseconds before a ping counts as lost (sooner: 4x the slowest answer + 50 ms). Default 2000. */
   pingTimeoutMs?: number;
   /** Milliseconds from probe_start to an open data channel. Default 10000. */
   connectTimeoutMs?: number;
