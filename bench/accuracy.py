@@ -15,6 +15,8 @@ N probes with ``client=ours`` (iceServers [], the library defaults; on the jitte
 20 pings and a 500 ms ping timeout) and N with ``client=legacy`` (mug's probe_connection.js,
 its own defaults: 5 pings 100 ms apart, Date.now()). The RTT of a client is the median of
 the rtt_ms of every probe_result (both sides); "offset" = that median - UDP truth.
+"failed probes (results)": probes whose on_complete got None, and in brackets the
+probe_results (two per probe) with success false.
 "ping median / min": medians over our payloads of rtt.median_ms / rtt.min_ms (the
 data-channel series). The jitter link lets packets overtake (each packet's delay drawn
 independently, so the sparse UDP echoes are the truth for bursty traffic too);
@@ -90,7 +92,7 @@ def table(out: dict) -> str:
         hdr += [f"{k} median (p90)", f"{k} offset"]
         if k != "legacy":
             hdr += [f"{k} ping median / min", f"{k} jitter / lost"]
-    hdr += ["failures " + "/".join(kinds)]
+    hdr += ["failed probes (results) " + "/".join(kinds)]
     rows = [hdr]
     for row in out["links"]:
         t = row["truth"]
@@ -102,7 +104,7 @@ def table(out: dict) -> str:
             if k != "legacy":
                 cells += [f"{fmt(s['ping_median_ms'])} / {fmt(s['ping_min_median_ms'])}",
                           f"{fmt(s['jitter_median_ms'], 2)} / {s['pings_lost']}/{s['pings_sent']}"]
-            fails.append(f"{s['failed']}/{s['n']}")
+            fails.append(f"{s['failed']}/{s['n']} ({s['payloads_failed']}/{s['payloads']})")
         cells.append(" ".join(fails))
         rows.append(cells)
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(hdr))]

@@ -19,8 +19,8 @@ use crate::core::{Report, SignalError};
 
 /// Sessions one page holds at once; more `probe_prepare`s are ignored with a warning.
 pub const MAX_SESSIONS: usize = 64;
-/// Warnings about events for no live probe: at most this many per window.
-const WARN_BUDGET: u32 = 32;
+/// Warnings about events for no live probe: at most this many of each reason per window.
+const WARN_BUDGET: u32 = 8;
 const WARN_WINDOW_MS: f64 = 10_000.0;
 /// Finished session ids remembered so their late signals are dropped quietly.
 const RECENT: usize = 128;
@@ -54,7 +54,7 @@ struct Inner {
     handler: RefCell<Option<SocketHandler>>,
     closed: Cell<bool>,
     warn_window: Cell<f64>,
-    warn_count: Cell<u32>,
+    warn_counts: RefCell<Vec<(SignalError, u32)>>,
 }
 
 #[wasm_bindgen]
@@ -93,7 +93,7 @@ impl ProbeManager {
             handler: RefCell::new(None),
             closed: Cell::new(false),
             warn_window: Cell::new(f64::NEG_INFINITY),
-            warn_count: Cell::new(0),
+            warn_counts: RefCell::new(Vec::new()),
         });
         // The handler holds the manager strongly: attached means alive, until close().
         let strong = Rc::clone(&inner);
@@ -140,21 +140,34 @@ impl ProbeManager {
 }
 
 impl Inner {
-    /// Warnings about events that belong to no live probe share one budget per manager:
-    /// `WARN_BUDGET` per `WARN_WINDOW_MS`, then one "suppressed" note per window.
+    /// Warnings about events that belong to no live probe are rate-limited per reason:
+    /// `WARN_BUDGET` of each reason per `WARN_WINDOW_MS`, then one "suppressed" note for it.
+    /// Every kind of bad event is still named at least once per window.
     fn warn_event(&self, session: &str, e: SignalError) {
         let t = now();
+        let Ok(mut counts) = self.warn_counts.try_borrow_mut() else { return };
         if t - self.warn_window.get() >= WARN_WINDOW_MS {
             self.warn_window.set(t);
-            self.warn_count.set(0);
+            counts.clear();
         }
-        let n = self.warn_count.get() + 1;
-        self.warn_count.set(n);
+        let n = match counts.iter_mut().find(|(k, _)| *k == e) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                counts.push((e, 1));
+                1
+            }
+        };
+        drop(counts);
         let who = if session.is_empty() { "manager" } else { session };
         if n <= WARN_BUDGET {
             warn(who, e.reason());
         } else if n == WARN_BUDGET + 1 {
-            warn("manager", "further warnings about unexpected events suppressed for a while");
+            let mut msg = String::from("further warnings suppressed for a while: ");
+            msg.push_str(e.reason());
+            warn("manager", &msg);
         }
     }
 

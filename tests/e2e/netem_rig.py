@@ -352,7 +352,8 @@ def summarize(kind: str, runs: list[ProbeRun]) -> dict:
             "connection_types": sorted({(p.get("connection") or {}).get("type") for p in ok_payloads},
                                        key=str),
             "errors": [p.get("error") for p in payloads if p.get("error")],
-            "per_payload": [{k: p.get(k) for k in ("rtt_ms", "stats_rtt_ms", "setup_ms", "measure_ms")}
+            "per_payload": [{k: p.get(k) for k in ("success", "rtt_ms", "stats_rtt_ms", "setup_ms",
+                                                   "measure_ms", "error")}
                             | {"ping_" + k: (p.get("rtt") or {}).get(k)
                                for k in ("median_ms", "min_ms", "max_ms", "samples", "lost")}
                             for p in payloads],
