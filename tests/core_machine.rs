@@ -125,11 +125,12 @@ fn full_measurement_uses_stats_rtt_and_reports_series() {
     let out = drain(&mut p);
     assert!(out.contains(&Output::GetStats), "final stats after the series");
     assert!(done(&out).is_none());
-    p.handle(123.0, Input::Stats(Some(&stats_with_rtt(0.051))));
+    p.handle(123.0, Input::Stats(Some(&stats_with_rtt(0.0015))));
     let r = done(&drain(&mut p)).expect("done");
     assert!(r.success());
-    assert_eq!(r.rtt_ms, Some(51.0));
-    assert_eq!(r.stats_rtt_ms, Some(51.0));
+    // the latest stats sample, below the fastest ping (2 ms): it stands
+    assert_eq!(r.rtt_ms, Some(1.5));
+    assert_eq!(r.stats_rtt_ms, Some(1.5));
     assert_eq!((r.series.samples, r.series.sent, r.series.lost), (3, 3, 0));
     assert_eq!(r.series.median_ms, Some(3.0));
     assert_eq!(r.series.min_ms, Some(2.0));
@@ -177,6 +178,24 @@ fn ping_median_is_used_when_stats_have_no_rtt_and_lost_pings_count() {
     assert_eq!(r.series.jitter_ms, Some(2.0));
     // the late pong of the lost ping is ignored quietly
     p.handle(190.0, Input::Message(&pong_for(&lost[0])));
+}
+
+#[test]
+fn a_steady_series_refines_the_stats_rtt_a_jittery_one_does_not() {
+    use p2p_probe::core::series::summarize;
+    // steady: jitter 0.5 ms, fastest ping 51.4 below Chromium's whole-ms 52
+    let steady = summarize(&[51.9, 51.4, 51.9, 52.4, 51.9], 5);
+    assert_eq!(best_rtt(Some(52.0), &steady), Some(51.4));
+    // the stats value stands when it is the lower one
+    assert_eq!(best_rtt(Some(51.0), &steady), Some(51.0));
+    // jittery: the spread is the path's, the stats sample stands
+    let jittery = summarize(&[46.0, 55.0, 49.0, 58.0, 50.0], 5);
+    assert_eq!(best_rtt(Some(52.0), &jittery), Some(52.0));
+    // too few answers to call it steady
+    assert_eq!(best_rtt(Some(52.0), &summarize(&[40.0, 40.1], 5)), Some(52.0));
+    // no stats RTT: the ping median
+    assert_eq!(best_rtt(None, &jittery), Some(50.0));
+    assert_eq!(best_rtt(None, &summarize(&[], 5)), None);
 }
 
 #[test]

@@ -27,6 +27,10 @@ pub const STATS_GRACE_MS: f64 = 500.0;
 /// the result for the whole timeout.
 pub const LOSS_FACTOR: f64 = 4.0;
 pub const LOSS_SLACK_MS: f64 = 50.0;
+/// A ping series this calm (mean consecutive difference, ms) over this many answers counts as
+/// a steady path: see [`best_rtt`].
+pub const STEADY_JITTER_MS: f64 = 1.5;
+pub const STEADY_SAMPLES: u32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Config {
@@ -202,6 +206,23 @@ pub struct Probe {
     timer_at: Option<f64>,
     warnings: u32,
     out: VecDeque<Output>,
+}
+
+/// The RTT we report: the selected pair's transport RTT from getStats (one ICE check, whole
+/// milliseconds in Chromium), refined on a steady path by the fastest data-channel ping when
+/// that is lower; the ping median when the browser gives no stats RTT.
+///
+/// On a steady path (ping jitter at most `STEADY_JITTER_MS` over at least `STEADY_SAMPLES`
+/// answers) the noise is the hosts' scheduling, which only ever adds delay, so the fastest
+/// sample is the path's RTT. On a jittery path the spread is the path's own and the stats
+/// sample stands.
+pub fn best_rtt(stats_rtt: Option<f64>, series: &SeriesStats) -> Option<f64> {
+    let steady = series.samples >= STEADY_SAMPLES && series.jitter_ms.is_some_and(|j| j <= STEADY_JITTER_MS);
+    match (stats_rtt, series.min_ms) {
+        (Some(s), Some(min)) if steady && min < s => Some(min),
+        (Some(s), _) => Some(s),
+        (None, _) => series.median_ms,
+    }
 }
 
 /// How long an unanswered ping of this series waits before it counts as lost.
@@ -585,7 +606,7 @@ impl Probe {
             series::summarize(&samples, u32::try_from(m.pings.len()).unwrap_or(u32::MAX))
         });
         Report {
-            rtt_ms: self.stats_rtt.or(series.median_ms),
+            rtt_ms: best_rtt(self.stats_rtt, &series),
             series,
             stats_rtt_ms: self.stats_rtt,
             pair: self.last_pair.clone(),
