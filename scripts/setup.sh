@@ -34,7 +34,7 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen 0.2.130" ]
   log "cargo install wasm-bindgen-cli 0.2.130"; cargo install wasm-bindgen-cli --version =0.2.130 --force
 fi
 if ! command -v geckodriver >/dev/null 2>&1; then
-  log "cargo install geckodriver"; cargo install geckodriver --locked
+  log "cargo install geckodriver"; cargo install geckodriver
 fi
 
 # --- npm: binaryen 132 (wasm-opt), esbuild, socket.io-client ------------------------------------
