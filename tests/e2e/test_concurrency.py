@@ -137,5 +137,7 @@ def test_one_page_probes_8_peers_at_once(server, rel4):
           + f" ms; slowest {hub_times[slowest]:.0f} ms ({slowest}, process {procs[slowest]}) = "
           f"{hub_times[slowest] / statistics.median(single):.1f}x the single median")
     print(f"  8 at once, server create->on_complete: median {statistics.median(srv):.0f} ms, max {max(srv):.0f} ms")
+    print("  hub setup_ms / measure_ms per peer: " + ", ".join(
+        f"{page_results(hub, pids[s])[0]['setup_ms']:.0f}/{page_results(hub, pids[s])[0]['measure_ms']:.0f}" for s in ids))
     print("  hub rtt_ms per peer: " + ", ".join(
         f"{page_results(hub, pids[s])[0]['rtt_ms']}" for s in ids))
