@@ -1,7 +1,8 @@
-// Test instrumentation for www/test/rel.html: the same window.__probe hooks as the inline
-// script of www/test/peer.html (kept identical, so tests/e2e/conftest.py's Peer works on both):
-// errors, unhandled rejections and console.error are recorded, and every RTCPeerConnection
-// gets iceServers: [] whatever the client asks for. Classic script: runs before any module.
+// Test instrumentation shared by www/test/peer.html and www/test/rel.html (tests/e2e/conftest.py's
+// Peer reads it): window.__probe records errors, unhandled rejections and console.error, and
+// every RTCPeerConnection gets iceServers: [] whatever the client asks for.
+// Classic script: runs before any module, so the hooks below are in place before
+// the legacy client / our package is loaded.
 (function () {
   const P = window.__probe = {
     kind: null, subject: null, ready: false, fatal: null,
@@ -34,18 +35,30 @@
   // Neutralise ICE servers: whatever a client configures (the legacy client hard-codes
   // public STUN/TURN hosts), the browser gets iceServers: [] (host candidates only), so
   // nothing outside 127.0.0.1 is ever contacted. iceTransportPolicy etc. are kept.
+  // With ?ice=loopback (relay tests) servers whose every URL points at 127.0.0.1 are kept
+  // (a local coturn); everything else is still dropped.
+  const keepLoopback = new URLSearchParams(location.search).get('ice') === 'loopback';
+  const isLoopbackServer = (s) => {
+    try {
+      const urls = s && (typeof s.urls === 'string' ? [s.urls] : Array.from(s.urls || []));
+      return !!urls && urls.length > 0 &&
+        urls.every((u) => /^(stun|stuns|turn|turns):127\.0\.0\.1(:\d+)?(\?|$)/.test(String(u)));
+    } catch (e) { return false; }
+  };
   const Orig = window.RTCPeerConnection;
   class NeutralisedRTCPeerConnection extends Orig {
     constructor(config, ...rest) {
       let servers = [];
+      let kept = [];
       try {
         servers = Array.from((config && config.iceServers) || [], (s) => s && s.urls);
-      } catch (e) { servers = ['<unreadable iceServers>']; }
-      super(Object.assign({}, config || {}, { iceServers: [] }), ...rest);
+        if (keepLoopback) kept = Array.from((config && config.iceServers) || []).filter(isLoopbackServer);
+      } catch (e) { servers = ['<unreadable iceServers>']; kept = []; }
+      super(Object.assign({}, config || {}, { iceServers: kept }), ...rest);
       P.pcConfigs.push({
         iceServers: servers,                                    // what the client asked for
         iceTransportPolicy: config ? config.iceTransportPolicy : undefined,
-        effectiveIceServers: this.getConfiguration().iceServers.length,  // what it got (0)
+        effectiveIceServers: this.getConfiguration().iceServers.length,  // what it got (0 unless ?ice=loopback)
       });
     }
   }
