@@ -554,25 +554,21 @@ impl Probe {
         if m.finishing_since.is_some() {
             return;
         }
-        // Stop and wait: one ping in flight at a time, so the series never queues behind
-        // itself on the path; the next goes when the last is answered (or lost) and at least
-        // `interval_ms` after the previous one.
-        loop {
-            let limit = loss_limit(m);
-            for p in m.pings.iter_mut() {
-                if p.rtt.is_none() && !p.lost && now >= p.sent_at + limit {
-                    p.lost = true;
-                }
-            }
-            let in_flight = m.pings.iter().any(|p| p.rtt.is_none() && !p.lost);
-            if in_flight || (m.pings.len() as u64) >= u64::from(m.spec.pings) || now < m.next_send_at {
-                break;
-            }
+        while (m.pings.len() as u64) < u64::from(m.spec.pings) && now >= m.next_send_at {
             let seq = self.next_seq;
             self.next_seq += 1;
             m.pings.push(Ping { seq, sent_at: now, rtt: None, lost: false });
             sends.push(codec::encode_ping(seq, if now > 0.0 { now as u64 } else { 0 }));
-            m.next_send_at = now + m.spec.interval_ms;
+            m.next_send_at += m.spec.interval_ms;
+            if m.spec.interval_ms <= 0.0 {
+                m.next_send_at = now;
+            }
+        }
+        let limit = loss_limit(m);
+        for p in m.pings.iter_mut() {
+            if p.rtt.is_none() && !p.lost && now >= p.sent_at + limit {
+                p.lost = true;
+            }
         }
         let complete = m.pings.len() as u64 == u64::from(m.spec.pings) && m.pings.iter().all(|p| p.rtt.is_some() || p.lost);
         if complete {
@@ -641,11 +637,12 @@ impl Probe {
                 if let Some(t) = m.finishing_since {
                     return Some(t + STATS_GRACE_MS);
                 }
+                let send = ((m.pings.len() as u64) < u64::from(m.spec.pings)).then_some(m.next_send_at);
                 let limit = loss_limit(m);
                 let expiry = m.pings.iter().filter(|p| p.rtt.is_none() && !p.lost).map(|p| p.sent_at + limit).reduce(f64::min);
-                match expiry {
-                    Some(e) => Some(e),
-                    None => ((m.pings.len() as u64) < u64::from(m.spec.pings)).then_some(m.next_send_at),
+                match (send, expiry) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
                 }
             }
             Phase::Finished => None,

@@ -137,7 +137,7 @@ export interface ProbeOptions {
   iceTransportPolicy?: "all" | "relay";
   /** Pings in the series. Default 5 (1..=100). */
   pings?: number;
-  /** Minimum milliseconds between pings; one ping is in flight at a time. Default 2. */
+  /** Milliseconds between pings. Default 2. */
   pingIntervalMs?: number;
   /** Milliseconds before a ping counts as lost (sooner: 4x the slowest answer + 50 ms). Default 2000. */
   pingTimeoutMs?: number;
