@@ -263,20 +263,11 @@ impl Probe {
         p
     }
 
-    pub fn role(&self) -> Role {
-        self.role
-    }
     pub fn is_finished(&self) -> bool {
         self.phase == Phase::Finished
     }
-    pub fn is_open(&self) -> bool {
-        self.phase == Phase::Open
-    }
     pub fn is_started(&self) -> bool {
         self.phase != Phase::Prepared
-    }
-    pub fn is_measuring(&self) -> bool {
-        self.measurement.is_some()
     }
 
     #[must_use]
