@@ -250,6 +250,12 @@ def open_peer(server, browser_slots, request):
 
     yield _open
 
+    release_peers(request, peers)
+
+
+def release_peers(request, peers) -> None:
+    """After a test: if it failed, save each peer's browser console under ARTIFACTS; then give
+    the pages back to their pools."""
     rep = getattr(request.node, "rep_call", None)
     if rep is not None and rep.failed:
         out = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)

@@ -17,7 +17,6 @@ Needs /usr/bin/turnserver (coturn): skipped when missing and not root, FAILS as 
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ARTIFACTS, REPO, Peer, Server, free_port
+from conftest import ARTIFACTS, REPO, Peer, Server, free_port, release_peers
 
 sys.path.insert(0, str(REPO / "tests" / "netem"))
 sys.path.insert(0, str(REPO / "tests" / "turn"))
@@ -108,15 +107,7 @@ def relay_peers(browser_slots, request):
 
     yield _open
 
-    rep = getattr(request.node, "rep_call", None)
-    if rep is not None and rep.failed:
-        out = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
-        out.mkdir(parents=True, exist_ok=True)
-        for i, p in enumerate(peers):
-            (out / f"peer{i}_{p.kind}_{p.subject}.log").write_text("\n".join(p.console))
-        sys.stderr.write(f"\nbrowser console logs: {out}\n")
-    for p in peers:
-        p.release()
+    release_peers(request, peers)
 
 
 def wait_results(srv, pid: str, subjects, timeout: float = 8.0, settle: float = 0.5) -> list[dict]:
