@@ -63,7 +63,7 @@ def run(args) -> dict:
             row = {"link": link["id"] + (" FIFO" if link["jitter"] and not reorder else ""),
                    "slug": link["slug"], "truth": truth, "truth_no_rt": truth_nort, "clients": {}}
             for kind in kinds:
-                opts = link["opts"] if kind != "legacy" else {}
+                opts = {**link["opts"], **json.loads(args.opts)} if kind != "legacy" else {}
                 a, b = rig.pair(kind, **opts)
                 runs = []
                 for i in range(args.warmup + args.n):
@@ -119,6 +119,7 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=1, help="uncounted probes first (default 1)")
     ap.add_argument("--kinds", default="ours,legacy", help="comma list of ours,legacy,dropin")
     ap.add_argument("--links", default="", help="comma list of 25-25,10-90,25-25-jitter5-loss5 (default all)")
+    ap.add_argument("--opts", default="{}", help='JSON merged into our options, e.g. \'{"pingIntervalMs": 10}\'')
     ap.add_argument("--timeout", type=float, default=20.0, help="s per probe")
     ap.add_argument("--truth-count", type=int, default=200, help="UDP echoes per truth measurement")
     ap.add_argument("--seed", type=int, default=None, help="loss/jitter RNG seed")

@@ -181,9 +181,15 @@ fn ping_median_is_used_when_stats_have_no_rtt_and_lost_pings_count() {
 #[test]
 fn a_steady_series_refines_the_stats_rtt_a_jittery_one_does_not() {
     use p2p_probe::core::series::summarize;
-    // steady: jitter 0.5 ms, fastest ping 51.4 below Chromium's whole-ms 52
+    // steady: the median 0.5 ms above the fastest ping, 51.4 below Chromium's whole-ms 52
     let steady = summarize(&[51.9, 51.4, 51.9, 52.4, 51.9], 5);
     assert_eq!(best_rtt(Some(52.0), &steady), Some(51.4));
+    // still steady when a busy page delayed two of the five pings a lot (mean jitter 6 ms)
+    let busy = summarize(&[51.6, 60.2, 51.3, 51.9, 58.0], 5);
+    assert_eq!(best_rtt(Some(52.0), &busy), Some(51.3));
+    // a drifting series is not steady even with small steps
+    let drifting = summarize(&[51.0, 52.0, 53.0, 54.0, 55.0], 5);
+    assert_eq!(best_rtt(Some(52.0), &drifting), Some(52.0));
     // the stats value stands when it is the lower one
     assert_eq!(best_rtt(Some(51.0), &steady), Some(51.0));
     // jittery: the spread is the path's, the stats sample stands
@@ -317,6 +323,60 @@ fn pong_counts_once_and_late_pong_after_timeout_is_ignored() {
     // its late pong is expected on a lossy link: ignored quietly
     p.handle(170.0, Input::Message(&pong_for(&pings[1])));
     assert!(drain(&mut p).is_empty());
+}
+
+#[test]
+fn initiator_pings_the_answerer_could_not_have_heard_are_replaced_not_counted_lost() {
+    // 3 pings 10 ms apart; the first two reach the answerer before its channel exists
+    let (mut p, out) = opened(Role::Initiator, cfg());
+    p.handle(100.0, Input::Stats(Some(&stats_with_rtt(0.050))));
+    let mut pings = sends(&out);
+    for t in [110.0, 120.0] {
+        p.handle(t, Input::Timer);
+        pings.extend(sends(&drain(&mut p)));
+    }
+    assert_eq!(pings.len(), 3);
+    // the first pong of the connection answers ping 3: pings 1 and 2 are void, two more go out
+    p.handle(170.0, Input::Message(&pong_for(&pings[2])));
+    let out = drain(&mut p);
+    let more = sends(&out);
+    assert_eq!(more.len(), 1, "a replacement goes out at once");
+    p.handle(180.0, Input::Timer);
+    let more2 = sends(&drain(&mut p));
+    assert_eq!(more2.len(), 1, "and the next one interval later");
+    // a late pong of a void ping is ignored quietly
+    p.handle(181.0, Input::Message(&pong_for(&pings[0])));
+    assert!(drain(&mut p).is_empty());
+    p.handle(221.0, Input::Message(&pong_for(&more[0])));
+    p.handle(230.0, Input::Message(&pong_for(&more2[0])));
+    let out = drain(&mut p);
+    assert!(out.contains(&Output::GetStats));
+    p.handle(231.0, Input::Stats(Some(&stats_with_rtt(0.050))));
+    let r = done(&drain(&mut p)).unwrap();
+    assert_eq!((r.series.samples, r.series.sent, r.series.lost), (3, 3, 0));
+    assert_eq!(r.series.min_ms, Some(50.0));
+}
+
+#[test]
+fn answerer_pings_lost_before_the_first_pong_still_count() {
+    let (mut p, out) = opened(Role::Answerer, cfg());
+    p.handle(100.0, Input::Stats(Some(&stats_with_rtt(0.050))));
+    let mut pings = sends(&out);
+    for t in [110.0, 120.0] {
+        p.handle(t, Input::Timer);
+        pings.extend(sends(&drain(&mut p)));
+    }
+    p.handle(170.0, Input::Message(&pong_for(&pings[2])));
+    assert!(sends(&drain(&mut p)).is_empty(), "no replacements on the answerer");
+    // pings 1 and 2 expire at their 100 ms timeout (below 4 x 50 + 50 ms)
+    p.handle(200.0, Input::Timer);
+    assert!(!drain(&mut p).contains(&Output::GetStats));
+    p.handle(210.0, Input::Timer);
+    let out = drain(&mut p);
+    assert!(out.contains(&Output::GetStats));
+    p.handle(211.0, Input::Stats(Some(&stats_with_rtt(0.050))));
+    let r = done(&drain(&mut p)).unwrap();
+    assert_eq!((r.series.samples, r.series.sent, r.series.lost), (1, 3, 2));
 }
 
 #[test]

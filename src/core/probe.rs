@@ -27,9 +27,9 @@ pub const STATS_GRACE_MS: f64 = 500.0;
 /// the result for the whole timeout.
 pub const LOSS_FACTOR: f64 = 4.0;
 pub const LOSS_SLACK_MS: f64 = 50.0;
-/// A ping series this calm (mean consecutive difference, ms) over this many answers counts as
-/// a steady path: see [`best_rtt`].
-pub const STEADY_JITTER_MS: f64 = 1.5;
+/// A ping series whose median is at most this far above its fastest answer (ms), over at least
+/// `STEADY_SAMPLES` answers, counts as a steady path: see [`best_rtt`].
+pub const STEADY_SPREAD_MS: f64 = 1.5;
 pub const STEADY_SAMPLES: u32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -171,6 +171,20 @@ struct Ping {
     sent_at: f64,
     rtt: Option<f64>,
     lost: bool,
+    /// Sent by the initiator before the peer had the channel (see [`Probe::void_early_pings`]):
+    /// neither a sample nor a loss, and replaced by another ping.
+    void: bool,
+}
+
+impl Measurement {
+    /// Pings of the series proper (not void).
+    fn counted(&self) -> impl Iterator<Item = &Ping> {
+        self.pings.iter().filter(|p| !p.void)
+    }
+
+    fn counted_len(&self) -> u64 {
+        self.counted().count() as u64
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -198,6 +212,8 @@ pub struct Probe {
     candidates: Vec<Candidate>,
     answered: u32,
     channel_open: bool,
+    /// A pong arrived on this connection: the peer has the channel.
+    pong_seen: bool,
     next_seq: u64,
     measurement: Option<Measurement>,
     last_pair: Option<PairSample>,
@@ -212,12 +228,13 @@ pub struct Probe {
 /// milliseconds in Chromium), refined on a steady path by the fastest data-channel ping when
 /// that is lower; the ping median when the browser gives no stats RTT.
 ///
-/// On a steady path (ping jitter at most `STEADY_JITTER_MS` over at least `STEADY_SAMPLES`
-/// answers) the noise is the hosts' scheduling, which only ever adds delay, so the fastest
-/// sample is the path's RTT. On a jittery path the spread is the path's own and the stats
-/// sample stands.
+/// On a steady path (at least `STEADY_SAMPLES` answers, half of them within `STEADY_SPREAD_MS`
+/// of the fastest) the noise is the hosts' scheduling, which only ever adds delay, so the
+/// fastest sample is the path's RTT; a few pings slowed by a busy page do not change that. On a
+/// jittery path the spread is the path's own and the stats sample stands.
 pub fn best_rtt(stats_rtt: Option<f64>, series: &SeriesStats) -> Option<f64> {
-    let steady = series.samples >= STEADY_SAMPLES && series.jitter_ms.is_some_and(|j| j <= STEADY_JITTER_MS);
+    let steady = series.samples >= STEADY_SAMPLES
+        && matches!((series.median_ms, series.min_ms), (Some(med), Some(min)) if med - min <= STEADY_SPREAD_MS);
     match (stats_rtt, series.min_ms) {
         (Some(s), Some(min)) if steady && min < s => Some(min),
         (Some(s), _) => Some(s),
@@ -250,6 +267,7 @@ impl Probe {
             candidates: Vec::new(),
             answered: 0,
             channel_open: false,
+            pong_seen: false,
             next_seq: 0,
             measurement: None,
             last_pair: None,
@@ -476,16 +494,44 @@ impl Probe {
             Ok(Wire::Pong { seq }) => {
                 let hit = self.measurement.as_mut().and_then(|m| m.pings.iter_mut().find(|p| p.seq == seq));
                 match hit {
-                    Some(p) if p.rtt.is_none() && !p.lost => {
+                    Some(p) if p.rtt.is_none() && !p.lost && !p.void => {
                         p.rtt = Some((now - p.sent_at).max(0.0));
+                        let sent_at = p.sent_at;
+                        if !self.pong_seen {
+                            self.pong_seen = true;
+                            self.void_early_pings(now, sent_at);
+                        }
                         self.progress(now);
                     }
-                    // a late pong of a ping already counted lost: expected on a lossy link
-                    Some(p) if p.lost => {}
+                    // a late pong of a ping already counted lost (expected on a lossy link), or
+                    // of a void one
+                    Some(p) if p.lost || p.void => {}
                     _ => self.warn(WireError::UnknownPong.reason()),
                 }
             }
             Err(e) => self.warn(e.reason()),
+        }
+    }
+
+    /// The first pong of the connection answered a ping sent at `answered_sent_at`. On the
+    /// initiator, unanswered pings sent before it may have reached the answerer before the
+    /// answerer had the channel (its open message still in flight, overtaken, or lost and
+    /// retransmitted): they say nothing about the link, so they are voided and replaced rather
+    /// than counted lost. The answerer's pings cannot have that problem: the initiator created
+    /// the channel before they could be sent.
+    fn void_early_pings(&mut self, now: f64, answered_sent_at: f64) {
+        if self.role != Role::Initiator {
+            return;
+        }
+        if let Some(m) = self.measurement.as_mut() {
+            for p in m.pings.iter_mut() {
+                if p.rtt.is_none() && p.sent_at < answered_sent_at {
+                    p.void = true;
+                    p.lost = false;
+                }
+            }
+            // replacements keep the spacing from now on, no catch-up burst
+            m.next_send_at = m.next_send_at.max(now);
         }
     }
 
@@ -545,10 +591,10 @@ impl Probe {
         if m.finishing_since.is_some() {
             return;
         }
-        while (m.pings.len() as u64) < u64::from(m.spec.pings) && now >= m.next_send_at {
+        while m.counted_len() < u64::from(m.spec.pings) && now >= m.next_send_at {
             let seq = self.next_seq;
             self.next_seq += 1;
-            m.pings.push(Ping { seq, sent_at: now, rtt: None, lost: false });
+            m.pings.push(Ping { seq, sent_at: now, rtt: None, lost: false, void: false });
             sends.push(codec::encode_ping(seq, if now > 0.0 { now as u64 } else { 0 }));
             m.next_send_at += m.spec.interval_ms;
             if m.spec.interval_ms <= 0.0 {
@@ -557,11 +603,11 @@ impl Probe {
         }
         let limit = loss_limit(m);
         for p in m.pings.iter_mut() {
-            if p.rtt.is_none() && !p.lost && now >= p.sent_at + limit {
+            if p.rtt.is_none() && !p.lost && !p.void && now >= p.sent_at + limit {
                 p.lost = true;
             }
         }
-        let complete = m.pings.len() as u64 == u64::from(m.spec.pings) && m.pings.iter().all(|p| p.rtt.is_some() || p.lost);
+        let complete = m.counted_len() == u64::from(m.spec.pings) && m.counted().all(|p| p.rtt.is_some() || p.lost);
         if complete {
             m.finishing_since = Some(now);
         }
@@ -590,7 +636,7 @@ impl Probe {
     fn report(&self, now: f64, m: Option<&Measurement>) -> Report {
         let series = m.map_or_else(SeriesStats::default, |m| {
             let samples: Vec<f64> = m.pings.iter().filter_map(|p| p.rtt).collect();
-            series::summarize(&samples, u32::try_from(m.pings.len()).unwrap_or(u32::MAX))
+            series::summarize(&samples, u32::try_from(m.counted_len()).unwrap_or(u32::MAX))
         });
         Report {
             rtt_ms: best_rtt(self.stats_rtt, &series),
@@ -628,9 +674,9 @@ impl Probe {
                 if let Some(t) = m.finishing_since {
                     return Some(t + STATS_GRACE_MS);
                 }
-                let send = ((m.pings.len() as u64) < u64::from(m.spec.pings)).then_some(m.next_send_at);
+                let send = (m.counted_len() < u64::from(m.spec.pings)).then_some(m.next_send_at);
                 let limit = loss_limit(m);
-                let expiry = m.pings.iter().filter(|p| p.rtt.is_none() && !p.lost).map(|p| p.sent_at + limit).reduce(f64::min);
+                let expiry = m.counted().filter(|p| p.rtt.is_none() && !p.lost).map(|p| p.sent_at + limit).reduce(f64::min);
                 match (send, expiry) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),

@@ -5,11 +5,12 @@ namespace, in two separate Chromium processes (tests/e2e/netem_rig.py, tests/net
 link settings, the link reconfigured in place between them:
 
 * 25/25 ms, 10/90 ms (asymmetric): median rtt_ms of every probe_result (both sides) within
-  1 ms of the median UDP echo RTT measured across the same link just before;
+  TOLERANCE_MS (1.5 ms; the issue asks 1 ms) of the median UDP echo RTT measured across the
+  same link just before;
 * 25/25 ms with +-5 ms jitter and 5 % loss each way (20 pings per probe, 500 ms ping
-  timeout; packets may overtake each other, see LINKS in netem_rig.py): median within 2 ms,
-  median rtt.jitter_ms > 1 ms, and pings were lost (20 pings x 2 sides x N probes at ~9.75 %
-  round-trip loss: P(no loss) < 1e-30 for N = 10).
+  timeout; packets may overtake each other, see LINKS in netem_rig.py; 3 N probes): median
+  within 2.5 ms (the issue asks 2 ms), median rtt.jitter_ms > 1 ms, and the share of pings lost
+  between 3 % and 20 % (the link loses 1 - 0.95^2 = 9.75 % of round trips; 1200 pings).
 
 Every probe must succeed. Needs root (namespaces): skipped when not root, FAILS as root when
 a prerequisite is missing. ``P2P_ACCURACY_N`` sets the probes per link (default 10).
@@ -35,13 +36,15 @@ ARTIFACTS = HERE / "artifacts"
 N = int(os.environ.get("P2P_ACCURACY_N", "10"))
 
 # |median(rtt_ms) - UDP truth| bound per link. Issue 5 asks for 1 ms (clean links) and 2 ms
-# (jitter/loss). Final build, bench/accuracy.py N=20 on a quiet machine: 25/25 +0.62, 10/90 +0.36,
-# jitter/loss +2.31 ms (+0.04..+1.65 in other runs: one stats sample per probe, sigma ~4 ms).
-# Under load the steady-path refinement (fastest ping) may not apply and rtt_ms falls back to
-# Chromium's currentRoundTripTime, +1.1..+1.8 ms (one loaded run +2.36). The bounds below are
-# what the library holds reliably on this 2-core machine so CI does not flake; the issue's
-# tighter bounds are tracked in issue 5 (legacy client: +2.2 / +2.2 / +3.0..+3.8 ms).
-TOLERANCE_MS = {"25-25": 2.5, "10-90": 2.5, "25-25-jitter5-loss5": 2.5}
+# (jitter/loss). bench/accuracy.py N=20 on a quiet machine, this build: 25/25 +0.50, 10/90 +0.36,
+# jitter/loss +0.75 ms; earlier builds +0.29..+0.62 on the clean links. On the clean links the
+# fastest ping of a steady series refines Chromium's whole-ms currentRoundTripTime (alone
+# +1.1..+1.4 ms); the bound keeps 0.5 ms of margin for a slower CI machine. On the jitter link
+# rtt_ms rests on one stats sample per side (sigma ~4 ms, Chromium's +1.2 ms bias): the median
+# of 2 x N_JITTER samples, +0.2..+2.3 ms across runs, so its bound is 2.5 ms and it takes 3x
+# the probes. The issue's tighter bounds stay tracked in issue 5 (legacy: +2.2 / +2.2 / +3..+3.8).
+TOLERANCE_MS = {"25-25": 1.5, "10-90": 1.5, "25-25-jitter5-loss5": 2.5}
+N_JITTER = 3 * N
 # The link itself must deliver what it is configured to (else the rig is broken, not the client).
 TRUTH_RANGE_MS = {"25-25": (49.8, 52.0), "10-90": (99.8, 102.0), "25-25-jitter5-loss5": (48.0, 54.0)}
 
@@ -88,7 +91,8 @@ def test_ours_rtt_matches_udp_truth(rig, link):
     assert t is not None and lo <= t <= hi, f"the link itself is off: UDP truth {truth}"
 
     a, b = rig.pair("ours", **link["opts"])
-    runs = [rig.probe(a, b) for _ in range(N)]
+    n = N_JITTER if link["loss"] else N
+    runs = [rig.probe(a, b) for _ in range(n)]
     s = summarize("ours", runs)
     s.update({"link": link["id"], "truth_ms": t, "truth": {k: truth.get(k) for k in
               ("median_ms", "p10_ms", "p90_ms", "min_ms", "max_ms", "lost", "count")},
@@ -98,7 +102,7 @@ def test_ours_rtt_matches_udp_truth(rig, link):
     print(f"\n[accuracy] {link['id']}: truth {t:.2f} ms, ours median {s['rtt_median_ms']} "
           f"(p90 {s['rtt_p90_ms']}, offset {s['offset_ms']:+}), ping median {s['ping_median_ms']}, "
           f"jitter median {s['jitter_median_ms']}, lost {s['pings_lost']}/{s['pings_sent']}, "
-          f"failed {s['failed']}/{N}, rtt_ms {s['rtt_ms']}")
+          f"failed {s['failed']}/{n}, rtt_ms {s['rtt_ms']}")
     ctx = json.dumps({k: v for k, v in s.items() if k != "link_stats"})
 
     try:
@@ -110,7 +114,7 @@ def test_ours_rtt_matches_udp_truth(rig, link):
                 p = ps[0]
                 assert p["success"] is True and not p.get("error"), f"{subject}: {p}"
                 assert p["connection"]["type"] == "direct", f"{subject}: {p['connection']}"
-        assert s["payloads"] == 2 * N and s["payloads_failed"] == 0, ctx
+        assert s["payloads"] == 2 * n and s["payloads_failed"] == 0, ctx
         assert rig.link.stats()["dropped_foreign_ab"] == 0, "something tried to leave the link"
 
         tol = TOLERANCE_MS[slug]
@@ -120,7 +124,8 @@ def test_ours_rtt_matches_udp_truth(rig, link):
 
         if link["loss"]:
             assert s["jitter_median_ms"] > 1.0, f"jitter not visible in rtt.jitter_ms\n{ctx}"
-            assert s["pings_lost"] > 0, f"5 % loss each way but no ping lost\n{ctx}"
+            share = s["pings_lost"] / max(1, s["pings_sent"])
+            assert 0.03 <= share <= 0.20, f"lost {s['pings_lost']}/{s['pings_sent']} pings: not the link's 9.75 %\n{ctx}"
     except AssertionError:
         sys.stderr.write(f"\nbrowser console logs: {_dump_console(link, (a, b))}\n")
         raise
