@@ -615,6 +615,12 @@ impl Probe {
         if complete {
             if self.stats_pending {
                 // the result of the request already in flight will finish it
+            } else if self.cfg.auto_measure && self.stats_rtt.is_some() {
+                // The getStats taken when the channel opened, moments ago, already holds the
+                // pair's RTT; ICE checks a working pair only every second or so, so a second
+                // call would almost always return the same sample, and under load a getStats
+                // round costs tens of milliseconds.
+                self.finish_measure(now);
             } else {
                 self.request_stats();
             }

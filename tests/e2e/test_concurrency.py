@@ -6,6 +6,11 @@ launched here, several pages each. All 8 probes are created back to back through
 server (8 sessions in flight at the hub), and all 16 results must succeed, each session on its own
 RTCPeerConnection. The slowest time-to-result against a single probe's is printed (a benchmark
 figure, not asserted). Run with ``-s`` to see it.
+
+The same schedule first runs with ``client=bare`` on hub and peers (www/test/rel.js: a
+bare-bones JS client that reports the getStats RTT the moment the channel opens, no pings, no
+checks): the floor this machine allows, printed beside ours. Its only assertion is that all 16
+of its results arrived.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ pytestmark = pytest.mark.ours
 
 N_PEERS = 8
 EXTRA_BROWSERS = 2
+_figures: dict = {}
 
 
 @pytest.fixture(scope="module")
@@ -48,25 +54,18 @@ def rel4(server, browser_slots, extra_slots, request):
     opener.finish()
 
 
-def test_one_page_probes_8_peers_at_once(server, rel4):
+def _cast(rel4, kind):
     u = uid()
-    hub = rel4("ours", f"m-{u}", browser=0)
+    hub = rel4(kind, f"m-{u}", browser=0)
     # peers "a*" sort before the hub (the hub answers), "z*" after (the hub initiates)
     ids = [f"a{i}-{u}" if i < N_PEERS // 2 else f"z{i}-{u}" for i in range(N_PEERS)]
-    peers = [rel4("ours", pid, browser=1 + i % 3) for i, pid in enumerate(ids)]
+    peers = [rel4(kind, pid, browser=1 + i % 3) for i, pid in enumerate(ids)]
     procs = {p.subject: 1 + i % 3 for i, p in enumerate(peers)}
+    return hub, ids, peers, procs
 
-    # baseline: single probes, one at a time (hub time-to-result: probe_prepare -> onResult)
-    single, single_srv = [], []
-    for p in (peers[0], peers[-1], peers[1]):
-        res, records = run_probe(server, hub, p)
-        check_probe(res, records, [hub, p], p if p.subject < hub.subject else hub)
-        t = times(hub, res["probe_session_id"])
-        single.append(t["result"] - t["prepare"])
-        single_srv.append(res["elapsed_ms"])
 
-    pcs0 = hub.page.evaluate("() => window.__probe.counts.pcs")
-    # 8 probes at once: create them back to back from threads, then wait for all
+def _create_together(server, hub, peers):
+    """8 probes created back to back from threads; returns {peer subject: probe_session_id}."""
     pids: dict[str, str] = {}
     errors: list[str] = []
 
@@ -88,6 +87,10 @@ def test_one_page_probes_8_peers_at_once(server, rel4):
     for t in threads:
         t.join()
     assert not errors, errors
+    return pids
+
+
+def _wait_results(server, hub, peers, pids):
     results = {p.subject: server.get(f"/api/probes/{pids[p.subject]}?wait=20", timeout=30) for p in peers}
     hub.page.wait_for_function(
         "(pids) => pids.every(pid => window.__probe.results.some(r => r.probe_session_id === pid))",
@@ -96,6 +99,44 @@ def test_one_page_probes_8_peers_at_once(server, rel4):
         p.page.wait_for_function("(pid) => window.__probe.results.some(r => r.probe_session_id === pid)",
                                  arg=pids[p.subject], timeout=20000)
     time.sleep(0.5)
+    return results
+
+
+def test_bare_reference_8_at_once(server, rel4):
+    hub, ids, peers, procs = _cast(rel4, "bare")
+    single = []
+    for p in (peers[0], peers[-1], peers[1]):
+        res = server.probe(hub.subject, p.subject, wait=True, timeout=15)
+        assert res["completed"] and isinstance(res["rtt_ms"], (int, float)), res
+        hub.page.wait_for_function("(pid) => (window.__probe.times[pid] || {}).result !== undefined",
+                                   arg=res["probe_session_id"], timeout=10000)
+        t = times(hub, res["probe_session_id"])
+        single.append(t["result"] - t["prepare"])
+        time.sleep(0.2)
+    pids = _create_together(server, hub, peers)
+    results = _wait_results(server, hub, peers, pids)
+    for p in peers:
+        assert results[p.subject]["completed"], results[p.subject]
+    hub_times = [times(hub, pids[p.subject])["result"] - times(hub, pids[p.subject])["prepare"] for p in peers]
+    _figures["bare"] = (statistics.median(single), max(hub_times))
+    print(f"\n[concurrency] bare-bones JS reference: single median {statistics.median(single):.0f} ms, "
+          f"8 at once slowest {max(hub_times):.0f} ms = {max(hub_times) / statistics.median(single):.1f}x")
+
+
+def test_one_page_probes_8_peers_at_once(server, rel4):
+    hub, ids, peers, procs = _cast(rel4, "ours")
+    # baseline: single probes, one at a time (hub time-to-result: probe_prepare -> onResult)
+    single, single_srv = [], []
+    for p in (peers[0], peers[-1], peers[1]):
+        res, records = run_probe(server, hub, p)
+        check_probe(res, records, [hub, p], p if p.subject < hub.subject else hub)
+        t = times(hub, res["probe_session_id"])
+        single.append(t["result"] - t["prepare"])
+        single_srv.append(res["elapsed_ms"])
+
+    pcs0 = hub.page.evaluate("() => window.__probe.counts.pcs")
+    pids = _create_together(server, hub, peers)
+    results = _wait_results(server, hub, peers, pids)
 
     # all 16 results succeed, exactly once each, each on its own session and connection
     assert len(set(pids.values())) == N_PEERS, pids
@@ -141,3 +182,8 @@ def test_one_page_probes_8_peers_at_once(server, rel4):
         f"{page_results(hub, pids[s])[0]['setup_ms']:.0f}/{page_results(hub, pids[s])[0]['measure_ms']:.0f}" for s in ids))
     print("  hub rtt_ms per peer: " + ", ".join(
         f"{page_results(hub, pids[s])[0]['rtt_ms']}" for s in ids))
+    if "bare" in _figures:
+        bs, bw = _figures["bare"]
+        print(f"  side by side, slowest of 8 / single median: ours {hub_times[slowest] / statistics.median(single):.1f}x "
+              f"({hub_times[slowest]:.0f} / {statistics.median(single):.0f} ms), bare-bones JS {bw / bs:.1f}x "
+              f"({bw:.0f} / {bs:.0f} ms)")

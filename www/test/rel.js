@@ -1,8 +1,11 @@
-// Reliability test client, loaded by www/test/rel.html for client=ours|raw|intruder
+// Reliability test client, loaded by www/test/rel.html for client=ours|raw|bare|intruder
 // (client=legacy|dropin load www/test/peer.js unchanged).
 //
 //   ours     : attachProbeManager from /pkg/p2p_probe.js with iceServers [] + ?opts=<JSON>.
 //   raw      : a bare socket that answers probe_prepare with probe_ready and then goes silent.
+//   bare     : the floor to compare against, not a product: a bare-bones JS client (any number
+//              of sessions) that reports the selected pair's getStats RTT the moment the data
+//              channel opens. No pings, no validation, no timeouts, no cleanup beyond pc.close().
 //   intruder : a third socket, not part of any probe, that injects real and junk probe_signals.
 //
 // Extras on window.__probe (besides instrument.js's fields):
@@ -149,6 +152,68 @@ function runRaw(socket) {
   });
 }
 
+// ---- bare: the reference floor ----------------------------------------------------------
+function runBare(socket) {
+  const peers = {};
+  const sessions = new Map();
+  const initiator = (me, peer) => {
+    const a = Number(me), b = Number(peer);
+    return (!Number.isNaN(a) && !Number.isNaN(b)) ? a < b : String(me).localeCompare(String(peer)) < 0;
+  };
+  const finish = async (pid, s) => {
+    if (s.done) return;
+    s.done = true;
+    const rep = await s.pc.getStats();
+    let rtt = null;
+    const byId = new Map(); rep.forEach((v) => byId.set(v.id, v));
+    rep.forEach((v) => {
+      if (v.type === 'transport' && v.selectedCandidatePairId) {
+        const pair = byId.get(v.selectedCandidatePairId);
+        if (pair && typeof pair.currentRoundTripTime === 'number') rtt = pair.currentRoundTripTime * 1000;
+      }
+    });
+    const result = { probe_session_id: pid, rtt_ms: rtt, success: rtt !== null };
+    socket.emit('probe_result', result);
+    onResult(result);
+    setTimeout(() => { s.pc.close(); sessions.delete(pid); }, 1000);
+  };
+  socket.on('probe_prepare', (d) => {
+    peers[d.probe_session_id] = d.peer_subject_id;
+    socket.emit('probe_ready', { probe_session_id: d.probe_session_id });
+  });
+  socket.on('probe_start', async (d) => {
+    const pid = d.probe_session_id, peer = peers[pid];
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    const s = { pc, pending: [], remote: false, done: false };
+    sessions.set(pid, s);
+    const send = (type, payload) => socket.emit('probe_signal', { probe_session_id: pid, target_subject_id: peer, type, payload });
+    pc.onicecandidate = (e) => { if (e.candidate) send('ice-candidate', e.candidate.toJSON()); };
+    pc.ondatachannel = (e) => { e.channel.onopen = () => finish(pid, s); if (e.channel.readyState === 'open') finish(pid, s); };
+    if (initiator(subject, peer)) {
+      const dc = pc.createDataChannel('game', { ordered: false, maxRetransmits: 0 });
+      dc.onopen = () => finish(pid, s);
+      await pc.setLocalDescription(await pc.createOffer());
+      send('offer', pc.localDescription.toJSON());
+    }
+  });
+  socket.on('probe_signal', async (d) => {
+    const s = sessions.get(d.probe_session_id);
+    if (!s) return;
+    if (d.type === 'offer' || d.type === 'answer') {
+      await s.pc.setRemoteDescription(d.payload);
+      s.remote = true;
+      for (const c of s.pending.splice(0)) await s.pc.addIceCandidate(c);
+      if (d.type === 'offer') {
+        await s.pc.setLocalDescription(await s.pc.createAnswer());
+        socket.emit('probe_signal', { probe_session_id: d.probe_session_id, target_subject_id: peers[d.probe_session_id],
+                                      type: 'answer', payload: s.pc.localDescription.toJSON() });
+      }
+    } else if (d.type === 'ice-candidate' && d.payload) {
+      if (s.remote) await s.pc.addIceCandidate(d.payload); else s.pending.push(d.payload);
+    }
+  });
+}
+
 // ---- intruder: real SDP / candidates from its own peer connections, plus junk -------------
 async function gather(pc) {
   const cands = [];
@@ -220,6 +285,7 @@ async function main() {
   const connected = new Promise((resolve) => socket.once('connect', resolve));
   if (kind === 'ours') await runOurs(socket);
   else if (kind === 'raw') runRaw(socket);
+  else if (kind === 'bare') runBare(socket);
   else if (kind === 'intruder') await runIntruder(socket);
   else throw new Error(`rel.js: unknown ?client=${kind}`);
   await connected;
