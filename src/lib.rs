@@ -11,5 +11,12 @@
 
 pub mod core;
 
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+mod alloc;
+
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static HEAP: alloc::Heap = alloc::Heap::new();
+
 #[cfg(target_arch = "wasm32")]
 pub mod web;
