@@ -12,7 +12,7 @@ wasm-pack build --release --target web --weak-refs --out-name p2p_probe --out-di
   || { cat pkg.build.log >&2; rm -f pkg.build.log; exit 1; }
 rm -f pkg.build.log
 "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-  --enable-reference-types --enable-multivalue \
+  --enable-reference-types --enable-multivalue --strip-producers --strip-debug --strip-target-features \
   pkg/p2p_probe_bg.wasm -o pkg/p2p_probe_bg.wasm.opt
 mv pkg/p2p_probe_bg.wasm.opt pkg/p2p_probe_bg.wasm
 
