@@ -19,11 +19,12 @@ mv pkg/p2p_probe_bg.wasm.opt pkg/p2p_probe_bg.wasm
 # Minify the JS glue and the shim snippet in place (esbuild from npm). No --format: a plain
 # transform keeps the ES module as it is (imports, every export incl. the default `init` and
 # `initSync`, the snippet path) and does not rename top-level names, so the exported classes
-# keep their names.
+# keep their names. (wasm-bindgen imports the snippet once per direct import, under the same key
+# and as the same module object: esbuild's duplicate-key warning is noise.)
 ESBUILD="$PWD/node_modules/.bin/esbuild"
 [ -x "$ESBUILD" ] || { echo "build_pkg: $ESBUILD missing; run scripts/setup.sh" >&2; exit 1; }
 for f in pkg/p2p_probe.js pkg/snippets/*/js/shim.js; do
-  "$ESBUILD" "$f" --minify --log-level=warning --outfile="$f.min"
+  "$ESBUILD" "$f" --minify --log-level=warning --log-override:duplicate-object-key=silent --outfile="$f.min"
   mv "$f.min" "$f"
 done
 

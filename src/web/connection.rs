@@ -9,9 +9,9 @@ use std::rc::Rc;
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
 
-use super::conn::{decide_role, stats_rtt, Conn, Notice};
-use super::convert::{self, get, id_string, Options};
-use super::{subscribe, warn, ApiError};
+use super::conn::{decide_role, stats_rtt, Conn, Notice, STATS_WAIT_MS};
+use super::convert::{self, get, id_string, set, Options};
+use super::{shim, subscribe, warn, ApiError, Handler};
 use crate::core::{MeasureSpec, ProbeError};
 
 #[derive(Default)]
@@ -39,7 +39,8 @@ pub struct ProbeConnection {
     conn: Conn,
     defaults: MeasureSpec,
     unsubscribe: RefCell<Option<Function>>,
-    _handler: Closure<dyn FnMut(JsValue, JsValue)>,
+    /// The socket handler; its port also reports getRTT()'s stats.
+    handler: Handler,
 }
 
 #[wasm_bindgen]
@@ -99,7 +100,14 @@ impl ProbeConnection {
 
         let weak = conn.downgrade();
         let sid = session.clone();
-        let handler = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |_event: JsValue, data: JsValue| {
+        let handler = Handler::new(move |event: JsValue, data: JsValue| {
+            if event.as_string().as_deref() == Some("rtt") {
+                // getRTT(): `data` is `{ report, rtt }` (js/shim.js statsRtt)
+                if let Some(rtt) = stats_rtt(&get(&data, "report")) {
+                    set(data.unchecked_ref(), "rtt", &JsValue::from_f64(rtt));
+                }
+                return;
+            }
             // Every connection sees every probe_signal on the socket (as in the legacy class):
             // other sessions' signals are not ours to judge.
             if get(&data, "probe_session_id").as_string().as_deref() != Some(sid.as_str()) {
@@ -111,8 +119,8 @@ impl ProbeConnection {
             }
         });
         let events = Array::of1(&JsValue::from_str("probe_signal"));
-        let unsubscribe = subscribe(&socket, &events, handler.as_ref().unchecked_ref()).map_err(|_| ApiError::InvalidSocket)?;
-        Ok(ProbeConnection { session, cbs, conn, defaults, unsubscribe: RefCell::new(Some(unsubscribe)), _handler: handler })
+        let unsubscribe = subscribe(&socket, &events, handler.function()).map_err(|_| ApiError::InvalidSocket)?;
+        Ok(ProbeConnection { session, cbs, conn, defaults, unsubscribe: RefCell::new(Some(unsubscribe)), handler })
     }
 
     #[wasm_bindgen(getter, js_name = probeSessionId)]
@@ -167,14 +175,10 @@ impl ProbeConnection {
     /// The selected candidate pair's transport RTT in ms, or null.
     #[wasm_bindgen(js_name = getRTT, unchecked_return_type = "Promise<number | null>")]
     pub fn get_rtt(&self) -> Promise {
-        let pc = self.conn.peer_connection();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let rtt = match pc {
-                Some(pc) => stats_rtt(pc).await,
-                None => None,
-            };
-            Ok(rtt.map_or(JsValue::NULL, JsValue::from_f64))
-        })
+        match self.conn.peer_connection() {
+            Some(pc) => shim::stats_rtt(&pc, STATS_WAIT_MS, self.handler.port()),
+            None => Promise::resolve(&JsValue::NULL),
+        }
     }
 
     /// Pings over the data channel and resolves to the RTT in ms (the transport RTT when the

@@ -8,13 +8,12 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
-use gloo_timers::callback::Timeout;
 use js_sys::{Array, Function, Object};
 use wasm_bindgen::prelude::*;
 
 use super::conn::{decide_role, Conn, Notice};
 use super::convert::{self, get, id_string, set, Options};
-use super::{emit, now, subscribe, warn, ApiError};
+use super::{emit, now, subscribe, warn, ApiError, Handler, Timer};
 use crate::core::{Report, SignalError};
 
 /// Sessions one page holds at once; more `probe_prepare`s are ignored with a warning.
@@ -31,11 +30,8 @@ const LINGER_MS: u32 = 1000;
 struct Linger {
     session: String,
     _conn: Rc<Conn>,
-    _timer: Timeout,
+    _timer: Timer,
 }
-
-/// The socket handler the shim registers: `(event, data)`.
-type SocketHandler = Closure<dyn FnMut(JsValue, JsValue)>;
 
 struct Session {
     peer: String,
@@ -51,7 +47,8 @@ struct Inner {
     recent: RefCell<VecDeque<String>>,
     lingering: RefCell<Vec<Linger>>,
     unsubscribe: RefCell<Option<Function>>,
-    handler: RefCell<Option<SocketHandler>>,
+    /// The socket handler `(event, data)`; its port also fires the linger timers.
+    handler: RefCell<Option<Handler>>,
     closed: Cell<bool>,
     warn_window: Cell<f64>,
     warn_counts: RefCell<Vec<(SignalError, u32)>>,
@@ -97,16 +94,22 @@ impl ProbeManager {
         });
         // The handler holds the manager strongly: attached means alive, until close().
         let strong = Rc::clone(&inner);
-        let handler = SocketHandler::new(move |event: JsValue, data: JsValue| {
+        let handler = Handler::new(move |event: JsValue, data: JsValue| {
             match event.as_string().as_deref() {
                 Some("probe_prepare") => strong.prepare(&data),
                 Some("probe_start") => strong.start(&data),
                 Some("probe_signal") => strong.signal(&data),
+                // our own linger timer (see `finish`); the socket never fires it
+                Some("linger") => {
+                    if let Some(sid) = data.as_string() {
+                        strong.release(&sid);
+                    }
+                }
                 _ => {}
             }
         });
         let events = Array::of3(&"probe_prepare".into(), &"probe_start".into(), &"probe_signal".into());
-        let unsubscribe = subscribe(&socket, &events, handler.as_ref().unchecked_ref()).map_err(|_| ApiError::InvalidSocket)?;
+        let unsubscribe = subscribe(&socket, &events, handler.function()).map_err(|_| ApiError::InvalidSocket)?;
         *inner.unsubscribe.borrow_mut() = Some(unsubscribe);
         *inner.handler.borrow_mut() = Some(handler);
         Ok(ProbeManager { inner })
@@ -202,7 +205,7 @@ impl Inner {
         let notify = Rc::new(move |n: Notice| {
             let Some(inner) = weak.upgrade() else { return };
             match n {
-                Notice::Done(r) => inner.finish(&inner, &sid, &r),
+                Notice::Done(r) => inner.finish(&sid, &r),
                 Notice::Closed => inner.release(&sid),
                 _ => {}
             }
@@ -261,7 +264,7 @@ impl Inner {
     }
 
     /// Exactly once per session: send `probe_result`, call `onResult`, forget the session.
-    fn finish(&self, this: &Rc<Inner>, session: &str, r: &Report) {
+    fn finish(&self, session: &str, r: &Report) {
         let removed = self.sessions.try_borrow_mut().ok().and_then(|mut s| {
             let at = s.iter().position(|(k, _)| k == session)?;
             Some(s.swap_remove(at))
@@ -284,14 +287,9 @@ impl Inner {
         }
         // Linger, then drop the connection: that closes the RTCPeerConnection and removes
         // its listeners.
-        if let (Some((_, s)), false) = (removed, self.closed.get()) {
-            let weak = Rc::downgrade(this);
-            let sid = session.to_string();
-            let timer = Timeout::new(LINGER_MS, move || {
-                if let Some(inner) = weak.upgrade() {
-                    inner.release(&sid);
-                }
-            });
+        let port = self.handler.try_borrow().ok().and_then(|h| h.as_ref().map(|h| h.port().clone()));
+        if let (Some((_, s)), false, Some(port)) = (removed, self.closed.get(), port) {
+            let timer = Timer::new(LINGER_MS, "linger", &JsValue::from_str(session), &port);
             if let Ok(mut l) = self.lingering.try_borrow_mut() {
                 l.push(Linger { session: session.to_string(), _conn: s.conn, _timer: timer });
             }
