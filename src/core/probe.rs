@@ -6,7 +6,9 @@
 //! late, repeated and out-of-order inputs: a spurious `Timer` is a no-op, and anything after the
 //! end is ignored.
 
-use std::collections::VecDeque;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::collections::VecDeque;
 
 use super::codec::{self, Wire};
 use super::error::{ProbeError, SignalError, WireError};
@@ -378,7 +380,7 @@ impl Probe {
     fn on_remote_applied(&mut self, ok: bool) {
         if ok {
             self.remote_set = true;
-            for c in std::mem::take(&mut self.candidates) {
+            for c in core::mem::take(&mut self.candidates) {
                 self.out.push_back(Output::AddCandidate(c));
             }
         } else {

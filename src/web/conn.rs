@@ -3,8 +3,10 @@
 //! so there is no `Rc` cycle; `Conn` holds the only strong reference, and dropping it closes
 //! the peer connection and removes every listener.
 
-use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::cell::RefCell;
+use alloc::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Object};
 use wasm_bindgen::prelude::*;
@@ -243,7 +245,7 @@ fn step(rc: &Shared, input: Option<Input<'_>>) {
         if let Some(input) = input {
             s.probe.handle(now(), input);
         }
-        let outs: Vec<Output> = std::iter::from_fn(|| s.probe.poll_output()).collect();
+        let outs: Vec<Output> = core::iter::from_fn(|| s.probe.poll_output()).collect();
         (outs, s.notify.clone())
     };
     for o in outs {
@@ -367,7 +369,7 @@ fn exec(rc: &Shared, notify: &Rc<dyn Fn(Notice)>, o: Output) {
         }
         Output::Timer(at) => {
             let timer = at.map(|at| {
-                let ms = (at - now()).max(0.0).ceil().min(f64::from(u32::MAX)) as u32;
+                let ms = convert::ceil_u32(at - now());
                 Timer::new(ms, "timer", &JsValue::UNDEFINED, &port)
             });
             // Replacing the old timer drops it, which clears it.

@@ -3,8 +3,10 @@
 //! legacy class it measures on demand with sub-millisecond timing, prefers the transport RTT
 //! from getStats, keeps the full result in `lastReport`, and releases everything on `close()`.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::cell::RefCell;
+use alloc::rc::Rc;
 
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;

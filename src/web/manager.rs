@@ -4,9 +4,11 @@
 //! An attached manager stays alive while the socket holds its handler (like any `socket.on`
 //! handler) until `close()`, which removes the handlers and closes every live probe.
 
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
-use std::rc::{Rc, Weak};
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::cell::{Cell, RefCell};
+use alloc::collections::VecDeque;
+use alloc::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Object};
 use wasm_bindgen::prelude::*;
@@ -319,7 +321,7 @@ impl Inner {
         if let Ok(mut s) = self.sessions.try_borrow_mut() {
             s.clear();
         }
-        let lingering = self.lingering.try_borrow_mut().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
+        let lingering = self.lingering.try_borrow_mut().map(|mut l| core::mem::take(&mut *l)).unwrap_or_default();
         drop(lingering);
         // Breaks the handler -> manager cycle.
         let handler = self.handler.borrow_mut().take();

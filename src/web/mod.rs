@@ -2,6 +2,8 @@
 //! callback it registers (listeners, timers, socket handlers) and removes them on close/drop;
 //! nothing is `forget()`-leaked, and every RTCPeerConnection it creates is closed.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 mod conn;
 mod connection;
 mod convert;

@@ -1,6 +1,8 @@
 //! The JS shim (js/shim.js, shipped as a wasm-bindgen snippet) and the two owned handles built
 //! on it: [`Handler`] (the one closure a connection or manager gives to JS) and [`Timer`].
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use web_sys::RtcPeerConnection;
