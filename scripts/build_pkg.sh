@@ -16,6 +16,10 @@ rm -f pkg.build.log
   pkg/p2p_probe_bg.wasm -o pkg/p2p_probe_bg.wasm.opt
 mv pkg/p2p_probe_bg.wasm.opt pkg/p2p_probe_bg.wasm
 
+# Short names for the wasm's imports from the glue (wasm and glue together).
+node scripts/short_imports.mjs pkg/p2p_probe_bg.wasm pkg/p2p_probe.js 2>/dev/null \
+  || node scripts/short_imports.mjs pkg/p2p_probe_bg.wasm pkg/p2p_probe.js
+
 # Minify the JS glue and the shim snippet in place (esbuild from npm). No --format: a plain
 # transform keeps the ES module as it is (imports, every export incl. the default `init` and
 # `initSync`, the snippet path) and does not rename top-level names, so the exported classes
