@@ -70,8 +70,9 @@ while (p < buf.length) {
   p = end;
 }
 
-// Exports: renamed only when the glue uses them solely as `wasm.NAME` (so `memory`, and
-// `attachProbeManager`, which is also the glue's own export, keep their names).
+// Exports the glue reaches as `wasm.NAME` (never as a string or through `exports.`) get short
+// names there; any other identifier of the same name (the glue's own `attachProbeManager`,
+// wrapper functions named like the export) is left alone.
 function exportSection(start, end) {
   let q = start;
   let count;
@@ -84,10 +85,10 @@ function exportSection(start, end) {
     const descStart = q;
     q++;
     [, q] = uleb(buf, q);
-    const all = js.match(new RegExp(`\\b${name}\\b`, 'g'))?.length ?? 0;
     const viaWasm = js.match(new RegExp(`\\bwasm\\.${name}\\b`, 'g'))?.length ?? 0;
+    const otherwise = new RegExp(`["'\`]${name}["'\`]|exports\\.${name}\\b|\\[\\s*["'\`]${name}`).test(js);
     let newName = name;
-    if (/^[A-Za-z_$][\w$]*$/.test(name) && name !== 'memory' && all > 0 && all === viaWasm) {
+    if (/^[A-Za-z_][\w]*$/.test(name) && viaWasm > 0 && !otherwise) {
       newName = `$${exported.size.toString(36)}`;
       exported.set(name, newName);
     }
