@@ -12,11 +12,10 @@ use js_sys::{Array, Function, Object};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{
-    MessageEvent, RtcDataChannel, RtcDataChannelEvent, RtcDataChannelState, RtcDataChannelType, RtcIceConnectionState,
-    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState,
+    MessageEvent, RtcDataChannel, RtcDataChannelEvent, RtcPeerConnection, RtcPeerConnectionIceEvent,
 };
 
-use super::convert::{self, set};
+use super::convert::{self, get, set};
 use super::shim::{self, Port};
 use super::{emit, now, warn, Handler, Timer};
 
@@ -165,7 +164,7 @@ impl Conn {
         self.shared
             .try_borrow()
             .ok()
-            .and_then(|s| s.dc.as_ref().map(|dc| dc.ready_state() == RtcDataChannelState::Open))
+            .and_then(|s| s.dc.as_ref().map(is_open))
             .unwrap_or(false)
     }
 
@@ -189,6 +188,16 @@ impl Drop for Conn {
     fn drop(&mut self) {
         teardown(&self.shared);
     }
+}
+
+/// `obj[key] === value` for a state string. Read as strings rather than through web-sys's enums,
+/// whose conversion code (with a panic path for unknown values) costs more than this.
+fn is_state(obj: &JsValue, key: &str, value: &str) -> bool {
+    get(obj, key).as_string().as_deref() == Some(value)
+}
+
+fn is_open(dc: &RtcDataChannel) -> bool {
+    is_state(dc, "readyState", "open")
 }
 
 fn console_detail(e: &JsValue) {
@@ -268,10 +277,10 @@ fn on_event(rc: &Shared, tag: &str, v: JsValue) {
                 send_signal(rc, "ice-candidate", &c.to_json().into());
             }
         }
-        "connectionstatechange" if pc().is_some_and(|pc| pc.connection_state() == RtcPeerConnectionState::Failed) => {
+        "connectionstatechange" if pc().is_some_and(|pc| is_state(&pc, "connectionState", "failed")) => {
             step(rc, Some(Input::ConnectionFailed));
         }
-        "iceconnectionstatechange" if pc().is_some_and(|pc| pc.ice_connection_state() == RtcIceConnectionState::Failed) => {
+        "iceconnectionstatechange" if pc().is_some_and(|pc| is_state(&pc, "iceConnectionState", "failed")) => {
             step(rc, Some(Input::ConnectionFailed));
         }
         "datachannel" => {
@@ -355,7 +364,7 @@ fn exec(rc: &Shared, notify: &Rc<dyn Fn(Notice)>, o: Output) {
         }
         Output::Send(text) => {
             if let Some(dc) = dc {
-                if dc.ready_state() == RtcDataChannelState::Open && dc.send_with_str(&text).is_err() {
+                if is_open(&dc) && dc.send_with_str(&text).is_err() {
                     warn(&session, "data channel send failed");
                 }
             }
@@ -402,9 +411,9 @@ fn send_signal(rc: &Shared, kind: &str, payload: &JsValue) {
 }
 
 fn attach_channel(rc: &Shared, dc: RtcDataChannel) {
-    dc.set_binary_type(RtcDataChannelType::Arraybuffer);
+    set(dc.unchecked_ref(), "binaryType", &JsValue::from_str("arraybuffer"));
     let remove = listen(rc, &dc, &["open", "message", "close"]);
-    let already_open = dc.ready_state() == RtcDataChannelState::Open;
+    let already_open = is_open(&dc);
     if let Ok(mut s) = rc.try_borrow_mut() {
         s.dc = Some(dc);
         s.dc_listeners = remove;
