@@ -12,6 +12,7 @@ import fs from 'node:fs';
 
 const [wasmPath, jsPath] = process.argv.slice(2);
 const GLUE = './p2p_probe_bg.js';
+const GLUE_SHORT = '_'; // the glue's import-object key for it, renamed too
 const buf = fs.readFileSync(wasmPath);
 let js = fs.readFileSync(jsPath, 'utf8');
 const die = (msg) => { console.error(`short_imports: ${msg}`); process.exit(1); };
@@ -62,7 +63,7 @@ while (p < buf.length) {
       newName = renamed.get(name) ?? `_${renamed.size.toString(36)}`;
       renamed.set(name, newName);
     }
-    out.push(encName(mod), encName(newName), buf.subarray(descStart, q));
+    out.push(encName(mod === GLUE ? GLUE_SHORT : mod), encName(newName), buf.subarray(descStart, q));
   }
   if (q !== end) die('import section not parsed to its end');
   const body = Buffer.concat(out);
@@ -109,6 +110,9 @@ for (const [oldName, newName] of renamed) {
   js = js.replace(re, newName);
   if (!new RegExp(`\\b${newName}: function`).test(js)) die(`${newName} (${oldName}) is not an import-object key`);
 }
+const key = `"${GLUE}":`;
+if (js.split(key).length !== 2) die(`${key} is not in ${jsPath} exactly once`);
+js = js.replace(key, `"${GLUE_SHORT}":`);
 fs.writeFileSync(wasmPath, Buffer.concat(parts));
 fs.writeFileSync(jsPath, js);
 console.error(`short_imports: ${renamed.size} imports and ${exported.size} exports renamed`);
