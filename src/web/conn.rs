@@ -254,7 +254,7 @@ fn step(rc: &Shared, input: Option<Input<'_>>) {
         if let Some(input) = input {
             s.probe.handle(now(), input);
         }
-        let outs: Vec<Output> = core::iter::from_fn(|| s.probe.poll_output()).collect();
+        let outs = s.probe.take_outputs();
         (outs, s.notify.clone())
     };
     for o in outs {

@@ -7,7 +7,6 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 use core::cell::{Cell, RefCell};
-use alloc::collections::VecDeque;
 use alloc::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Object};
@@ -46,9 +45,11 @@ struct Inner {
     opts: Options,
     /// Few at a time (<= MAX_SESSIONS): a Vec is smaller in wasm than a HashMap.
     sessions: RefCell<Vec<(String, Session)>>,
-    recent: RefCell<VecDeque<String>>,
+    /// The last `RECENT` finished session ids, a ring: slot `recent_next` is overwritten next.
+    recent: RefCell<Vec<String>>,
+    recent_next: Cell<usize>,
     lingering: RefCell<Vec<Linger>>,
-    unsubscribe: RefCell<Option<Function>>,
+    unsubscribe: Cell<Option<Function>>,
     /// The socket handler `(event, data)`; its port also fires the linger timers.
     handler: RefCell<Option<Handler>>,
     closed: Cell<bool>,
@@ -86,9 +87,10 @@ impl ProbeManager {
             socket: socket.clone(),
             opts,
             sessions: RefCell::new(Vec::new()),
-            recent: RefCell::new(VecDeque::new()),
+            recent: RefCell::new(Vec::new()),
+            recent_next: Cell::new(0),
             lingering: RefCell::new(Vec::new()),
-            unsubscribe: RefCell::new(None),
+            unsubscribe: Cell::new(None),
             handler: RefCell::new(None),
             closed: Cell::new(false),
             warn_window: Cell::new(f64::NEG_INFINITY),
@@ -112,8 +114,10 @@ impl ProbeManager {
         });
         let events = Array::of3(&"probe_prepare".into(), &"probe_start".into(), &"probe_signal".into());
         let unsubscribe = subscribe(&socket, &events, handler.function()).map_err(|_| ApiError::InvalidSocket)?;
-        *inner.unsubscribe.borrow_mut() = Some(unsubscribe);
-        *inner.handler.borrow_mut() = Some(handler);
+        inner.unsubscribe.set(Some(unsubscribe));
+        if let Ok(mut h) = inner.handler.try_borrow_mut() {
+            *h = Some(handler);
+        }
         Ok(ProbeManager { inner })
     }
 
@@ -141,6 +145,19 @@ impl ProbeManager {
     /// reports failure (`closed`) once. Idempotent.
     pub fn close(&self) {
         self.inner.close();
+    }
+}
+
+/// `Vec::swap_remove` without its panic path (whose message formatting would link core::fmt):
+/// `None` when `at` is out of range.
+fn take_at<T>(v: &mut Vec<T>, at: usize) -> Option<T> {
+    if at >= v.len() {
+        return None;
+    }
+    let last = v.pop()?;
+    match v.get_mut(at) {
+        Some(slot) => Some(core::mem::replace(slot, last)),
+        None => Some(last), // `at` was the last index
     }
 }
 
@@ -192,7 +209,7 @@ impl Inner {
         };
         {
             let Ok(sessions) = self.sessions.try_borrow() else { return };
-            if sessions.iter().any(|(k, _)| *k == session) || self.recent.borrow().contains(&session) {
+            if sessions.iter().any(|(k, _)| *k == session) || self.recent.try_borrow().is_ok_and(|r| r.contains(&session)) {
                 return self.warn_event(&session, SignalError::DuplicateSession);
             }
             if sessions.len() >= MAX_SESSIONS {
@@ -236,7 +253,7 @@ impl Inner {
             Some(found) => Some(found),
             None => {
                 // late signals of a session we finished are normal: drop them quietly
-                if !self.recent.borrow().contains(&session) {
+                if !self.recent.try_borrow().is_ok_and(|r| r.contains(&session)) {
                     self.warn_event(&session, SignalError::UnknownSession);
                 }
                 None
@@ -269,14 +286,15 @@ impl Inner {
     fn finish(&self, session: &str, r: &Report) {
         let removed = self.sessions.try_borrow_mut().ok().and_then(|mut s| {
             let at = s.iter().position(|(k, _)| k == session)?;
-            Some(s.swap_remove(at))
+            take_at(&mut s, at)
         });
-        {
-            let mut recent = self.recent.borrow_mut();
-            recent.push_back(session.to_string());
-            while recent.len() > RECENT {
-                recent.pop_front();
+        if let Ok(mut recent) = self.recent.try_borrow_mut() {
+            let next = self.recent_next.get();
+            match recent.get_mut(next) {
+                Some(slot) => *slot = session.to_string(),
+                None => recent.push(session.to_string()),
             }
+            self.recent_next.set((next + 1) % RECENT);
         }
         let obj = convert::report_object(session, r);
         if !emit(&self.socket, "probe_result", &obj).is_null() {
@@ -301,7 +319,7 @@ impl Inner {
     fn release(&self, session: &str) {
         let released = self.lingering.try_borrow_mut().ok().and_then(|mut l| {
             let at = l.iter().position(|x| x.session == session)?;
-            Some(l.swap_remove(at))
+            take_at(&mut l, at)
         });
         drop(released);
     }
@@ -310,7 +328,7 @@ impl Inner {
         if self.closed.replace(true) {
             return;
         }
-        let unsubscribe = self.unsubscribe.borrow_mut().take();
+        let unsubscribe = self.unsubscribe.take();
         if let Some(f) = unsubscribe {
             let _ = f.call0(&JsValue::NULL);
         }
@@ -324,7 +342,7 @@ impl Inner {
         let lingering = self.lingering.try_borrow_mut().map(|mut l| core::mem::take(&mut *l)).unwrap_or_default();
         drop(lingering);
         // Breaks the handler -> manager cycle.
-        let handler = self.handler.borrow_mut().take();
+        let handler = self.handler.try_borrow_mut().ok().and_then(|mut h| h.take());
         drop(handler);
     }
 }
