@@ -89,3 +89,12 @@ export function statsRtt(pc, ms, p) {
 export function after(ms, tag, value, p) {
   return setTimeout(() => p.fire(tag, value), ms);
 }
+
+// The objects of an RTCStatsReport (any maplike with values()), or [] when it has none.
+export function statValues(report) {
+  try {
+    return Array.from(report.values());
+  } catch (e) {
+    return [];
+  }
+}

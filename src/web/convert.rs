@@ -277,14 +277,10 @@ pub fn description(kind: &str, sdp: &str) -> Object {
 /// The fields we read from every object of an RTCStatsReport.
 pub fn stat_entries(report: &JsValue) -> Vec<StatEntry> {
     let mut out = Vec::new();
-    let values = get(report, "values");
-    let Ok(values) = values.dyn_into::<Function>() else { return out };
-    let Ok(iter) = values.call0(report) else { return out };
-    let Ok(Some(iter)) = js_sys::try_iter(&iter) else { return out };
     let s = |v: &JsValue, k: &str| get(v, k).as_string();
     let f = |v: &JsValue, k: &str| get(v, k).as_f64();
     let b = |v: &JsValue, k: &str| get(v, k).as_bool();
-    for v in iter.flatten() {
+    for v in super::shim::stat_values(report).iter() {
         let kind = s(&v, "type").unwrap_or_default();
         let wanted = matches!(kind.as_str(), "transport" | "candidate-pair" | "local-candidate" | "remote-candidate");
         if !wanted {
