@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Gives the wasm's imports from the JS glue, and the exports only the glue uses, short names,
-// in the wasm and in the glue alike.
+// Gives the wasm's imports from the JS glue short names, in the wasm and in the glue alike.
+// Exports keep their names: init() resolves to the wasm's exports (InitOutput in the .d.ts).
 //
 // wasm-bindgen names every import `__wbg_<name>_<16 hex digits>`; those random digits appear
 // twice (wasm import section, glue import object) and gzip cannot compress them. Only imports
@@ -33,12 +33,10 @@ if (buf.readUInt32LE(0) !== 0x6d736100) die('not a wasm module');
 let p = 8;
 const parts = [buf.subarray(0, 8)];
 const renamed = new Map();
-const exported = new Map();
 while (p < buf.length) {
   const id = buf[p];
   const [size, start] = uleb(buf, p + 1);
   const end = start + size;
-  if (id === 7) { parts.push(exportSection(start, end)); p = end; continue; }
   if (id !== 2) { parts.push(buf.subarray(p, end)); p = end; continue; }
   let q = start;
   let count;
@@ -71,38 +69,6 @@ while (p < buf.length) {
   p = end;
 }
 
-// Exports the glue reaches as `wasm.NAME` (never as a string or through `exports.`) get short
-// names there; any other identifier of the same name (the glue's own `attachProbeManager`,
-// wrapper functions named like the export) is left alone.
-function exportSection(start, end) {
-  let q = start;
-  let count;
-  [count, q] = uleb(buf, q);
-  const out = [encUleb(count)];
-  for (let i = 0; i < count; i++) {
-    let len;
-    [len, q] = uleb(buf, q);
-    const name = buf.toString('utf8', q, q + len); q += len;
-    const descStart = q;
-    q++;
-    [, q] = uleb(buf, q);
-    const viaWasm = js.match(new RegExp(`\\bwasm\\.${name}\\b`, 'g'))?.length ?? 0;
-    const otherwise = new RegExp(`["'\`]${name}["'\`]|exports\\.${name}\\b|\\[\\s*["'\`]${name}`).test(js);
-    let newName = name;
-    if (/^[A-Za-z_][\w]*$/.test(name) && viaWasm > 0 && !otherwise) {
-      newName = `$${exported.size.toString(36)}`;
-      exported.set(name, newName);
-    }
-    out.push(encName(newName), buf.subarray(descStart, q));
-  }
-  if (q !== end) die('export section not parsed to its end');
-  const body = Buffer.concat(out);
-  return Buffer.concat([Buffer.from([7]), encUleb(body.length), body]);
-}
-
-for (const [oldName, newName] of exported) {
-  js = js.replace(new RegExp(`\\bwasm\\.${oldName}\\b`, 'g'), () => `wasm.${newName}`);
-}
 for (const [oldName, newName] of renamed) {
   const re = new RegExp(`\\b${oldName}\\b`, 'g');
   const hits = js.match(re)?.length ?? 0;
@@ -115,4 +81,4 @@ if (js.split(key).length !== 2) die(`${key} is not in ${jsPath} exactly once`);
 js = js.replace(key, `"${GLUE_SHORT}":`);
 fs.writeFileSync(wasmPath, Buffer.concat(parts));
 fs.writeFileSync(jsPath, js);
-console.error(`short_imports: ${renamed.size} imports and ${exported.size} exports renamed`);
+console.error(`short_imports: ${renamed.size} imports renamed`);
