@@ -98,3 +98,10 @@ export function statValues(report) {
     return [];
   }
 }
+
+// A new promise and its resolve function: [promise, resolve].
+export function deferred() {
+  let resolve;
+  const promise = new Promise((r) => { resolve = r; });
+  return [promise, resolve];
+}

@@ -210,12 +210,11 @@ impl ProbeConnection {
             warn(&self.session, "measureRTT() already running; this call resolves to null");
             return Promise::resolve(&JsValue::NULL);
         }
-        let cbs = Rc::clone(&self.cbs);
-        let promise = Promise::new(&mut |resolve, _reject| {
-            cbs.pending_measure.set(Some(resolve));
-        });
+        // [promise, resolve] from the shim: no Rust closure for the executor
+        let pair = shim::deferred();
+        self.cbs.pending_measure.set(pair.get(1).dyn_into::<Function>().ok());
         self.conn.measure(spec);
-        promise
+        pair.get(0).unchecked_into()
     }
 
     /// Removes the socket listener, closes the data channel and the peer connection. Idempotent.

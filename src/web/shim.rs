@@ -31,6 +31,8 @@ extern "C" {
     #[wasm_bindgen(js_name = statsRtt)]
     pub fn stats_rtt(pc: &RtcPeerConnection, ms: u32, port: &Port) -> Promise;
     fn after(ms: u32, tag: &str, value: &JsValue, port: &Port) -> JsValue;
+    /// `[promise, resolve]`.
+    pub fn deferred() -> Array;
     #[wasm_bindgen(js_name = statValues)]
     pub fn stat_values(report: &JsValue) -> Array;
 }
