@@ -17,8 +17,7 @@ rm -f pkg.build.log
 mv pkg/p2p_probe_bg.wasm.opt pkg/p2p_probe_bg.wasm
 
 # Short names for the wasm's imports from the glue (wasm and glue together).
-node scripts/short_imports.mjs pkg/p2p_probe_bg.wasm pkg/p2p_probe.js 2>/dev/null \
-  || node scripts/short_imports.mjs pkg/p2p_probe_bg.wasm pkg/p2p_probe.js
+node scripts/short_imports.mjs pkg/p2p_probe_bg.wasm pkg/p2p_probe.js
 
 # Minify the JS glue and the shim snippet in place (esbuild from npm). No --format: a plain
 # transform keeps the ES module as it is (imports, every export incl. the default `init` and

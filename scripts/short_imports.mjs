@@ -81,4 +81,3 @@ if (js.split(key).length !== 2) die(`${key} is not in ${jsPath} exactly once`);
 js = js.replace(key, `"${GLUE_SHORT}":`);
 fs.writeFileSync(wasmPath, Buffer.concat(parts));
 fs.writeFileSync(jsPath, js);
-console.error(`short_imports: ${renamed.size} imports renamed`);
