@@ -8,13 +8,28 @@ WASM_OPT="$PWD/node_modules/.bin/wasm-opt"
 [ -x "$WASM_OPT" ] || { echo "build_pkg: $WASM_OPT missing; run scripts/setup.sh" >&2; exit 1; }
 "$WASM_OPT" --version | grep -q "version 132" || { echo "build_pkg: wasm-opt is not binaryen 132" >&2; exit 1; }
 
-wasm-pack build --release --target web --weak-refs --out-name p2p_probe --out-dir pkg . >/dev/null 2>pkg.build.log \
+wasm-pack build --release --target web --weak-refs --out-name p2p_probe --out-dir pkg . --no-default-features >/dev/null 2>pkg.build.log \
   || { cat pkg.build.log >&2; rm -f pkg.build.log; exit 1; }
 rm -f pkg.build.log
 "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-  --enable-reference-types --enable-multivalue \
+  --enable-reference-types --enable-multivalue --strip-producers --strip-debug --strip-target-features \
   pkg/p2p_probe_bg.wasm -o pkg/p2p_probe_bg.wasm.opt
 mv pkg/p2p_probe_bg.wasm.opt pkg/p2p_probe_bg.wasm
+
+# Short names for the wasm's imports from the glue (wasm and glue together).
+node scripts/short_imports.mjs pkg/p2p_probe_bg.wasm pkg/p2p_probe.js
+
+# Minify the JS glue and the shim snippet in place (esbuild from npm). No --format: a plain
+# transform keeps the ES module as it is (imports, every export incl. the default `init` and
+# `initSync`, the snippet path) and does not rename top-level names, so the exported classes
+# keep their names. (wasm-bindgen imports the snippet once per direct import, under the same key
+# and as the same module object: esbuild's duplicate-key warning is noise.)
+ESBUILD="$PWD/node_modules/.bin/esbuild"
+[ -x "$ESBUILD" ] || { echo "build_pkg: $ESBUILD missing; run scripts/setup.sh" >&2; exit 1; }
+for f in pkg/p2p_probe.js pkg/snippets/*/js/shim.js; do
+  "$ESBUILD" "$f" --minify --log-level=warning --log-override:duplicate-object-key=silent --outfile="$f.min"
+  mv "$f.min" "$f"
+done
 
 # The socket shim is a wasm-bindgen snippet: make sure the package ships it.
 node -e '

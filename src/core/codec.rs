@@ -6,6 +6,8 @@
 //! iteratively (no recursion, so deep nesting cannot overflow the stack). Later duplicate keys
 //! win, as with `JSON.parse`.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use super::error::WireError;
 
 /// Messages longer than this are ignored unread (a real ping is < 100 bytes).

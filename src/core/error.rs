@@ -1,6 +1,8 @@
 //! Typed errors of the core, one enum per concern. Each has a stable `code()` that the
 //! browser shell copies onto the JS `Error` it throws or reports.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::fmt;
 
 /// Why a probe ended without a usable RTT (reported as `error: {code, message}`).

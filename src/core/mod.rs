@@ -1,5 +1,7 @@
 //! The sans-IO core: plain Rust, no browser calls, no clock. Unit-tested natively.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 pub mod codec;
 pub mod error;
 pub mod probe;

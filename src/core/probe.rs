@@ -6,7 +6,8 @@
 //! late, repeated and out-of-order inputs: a spurious `Timer` is a no-op, and anything after the
 //! end is ignored.
 
-use std::collections::VecDeque;
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 use super::codec::{self, Wire};
 use super::error::{ProbeError, SignalError, WireError};
@@ -221,7 +222,8 @@ pub struct Probe {
     stats_pending: bool,
     timer_at: Option<f64>,
     warnings: u32,
-    out: VecDeque<Output>,
+    /// Pending outputs, oldest first (a Vec: the shell takes them all at once).
+    out: Vec<Output>,
 }
 
 /// The RTT we report: the selected pair's transport RTT from getStats (one ICE check, whole
@@ -275,7 +277,7 @@ impl Probe {
             stats_pending: false,
             timer_at: None,
             warnings: 0,
-            out: VecDeque::new(),
+            out: Vec::new(),
         };
         p.rearm();
         p
@@ -288,9 +290,20 @@ impl Probe {
         self.phase != Phase::Prepared
     }
 
+    /// The oldest pending output.
     #[must_use]
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.out.pop_front()
+        if self.out.is_empty() {
+            None
+        } else {
+            Some(self.out.remove(0))
+        }
+    }
+
+    /// Every pending output, oldest first (what repeated [`Probe::poll_output`] would give).
+    #[must_use]
+    pub fn take_outputs(&mut self) -> Vec<Output> {
+        core::mem::take(&mut self.out)
     }
 
     pub fn handle(&mut self, now: f64, input: Input<'_>) {
@@ -305,7 +318,7 @@ impl Probe {
                 }
                 Input::ChannelClosed if self.channel_open => {
                     self.channel_open = false;
-                    self.out.push_back(Output::Closed);
+                    self.out.push(Output::Closed);
                 }
                 _ => {}
             }
@@ -332,9 +345,9 @@ impl Probe {
     fn warn(&mut self, why: &'static str) {
         self.warnings += 1;
         if self.warnings <= MAX_WARNINGS {
-            self.out.push_back(Output::Warn(why));
+            self.out.push(Output::Warn(why));
         } else if self.warnings == MAX_WARNINGS + 1 {
-            self.out.push_back(Output::Warn("further warnings for this probe suppressed"));
+            self.out.push(Output::Warn("further warnings for this probe suppressed"));
         }
     }
 
@@ -345,10 +358,10 @@ impl Probe {
         self.phase = Phase::Connecting;
         self.started_at = Some(now);
         match self.role {
-            Role::Initiator => self.out.push_back(Output::CreateOffer),
+            Role::Initiator => self.out.push(Output::CreateOffer),
             Role::Answerer => {
                 if let Some(sdp) = self.pending_offer.take() {
-                    self.out.push_back(Output::ApplyRemote(SdpKind::Offer, sdp));
+                    self.out.push(Output::ApplyRemote(SdpKind::Offer, sdp));
                 }
             }
         }
@@ -366,7 +379,7 @@ impl Probe {
                     if self.phase == Phase::Prepared {
                         self.pending_offer = Some(sdp);
                     } else {
-                        self.out.push_back(Output::ApplyRemote(SdpKind::Offer, sdp));
+                        self.out.push(Output::ApplyRemote(SdpKind::Offer, sdp));
                     }
                 }
             }
@@ -377,12 +390,12 @@ impl Probe {
                     self.warn(SignalError::DuplicateAnswer.reason());
                 } else {
                     self.answer_taken = true;
-                    self.out.push_back(Output::ApplyRemote(SdpKind::Answer, sdp));
+                    self.out.push(Output::ApplyRemote(SdpKind::Answer, sdp));
                 }
             }
             Signal::Candidate(c) => {
                 if self.remote_set {
-                    self.out.push_back(Output::AddCandidate(c));
+                    self.out.push(Output::AddCandidate(c));
                 } else if self.candidates.len() >= MAX_BUFFERED_CANDIDATES {
                     self.warn(SignalError::TooManyCandidates.reason());
                 } else {
@@ -396,8 +409,8 @@ impl Probe {
     fn on_remote_applied(&mut self, ok: bool) {
         if ok {
             self.remote_set = true;
-            for c in std::mem::take(&mut self.candidates) {
-                self.out.push_back(Output::AddCandidate(c));
+            for c in core::mem::take(&mut self.candidates) {
+                self.out.push(Output::AddCandidate(c));
             }
         } else {
             // The peer's description was rejected: let a later, valid one be tried.
@@ -416,7 +429,7 @@ impl Probe {
         self.phase = Phase::Open;
         self.channel_open = true;
         self.opened_at = Some(now);
-        self.out.push_back(Output::Connected);
+        self.out.push(Output::Connected);
         if self.cfg.auto_measure {
             let spec = MeasureSpec { pings: self.cfg.pings, interval_ms: self.cfg.ping_interval_ms, timeout_ms: self.cfg.ping_timeout_ms };
             self.begin_measure(now, spec);
@@ -427,7 +440,7 @@ impl Probe {
     fn on_measure(&mut self, now: f64, spec: MeasureSpec) {
         if self.phase != Phase::Open || self.measurement.is_some() {
             let report = self.report(now, None);
-            self.out.push_back(Output::MeasureDone(Report { rtt_ms: None, ..report }));
+            self.out.push(Output::MeasureDone(Report { rtt_ms: None, ..report }));
             return;
         }
         self.begin_measure(now, spec);
@@ -446,7 +459,7 @@ impl Probe {
     fn request_stats(&mut self) {
         if !self.stats_pending {
             self.stats_pending = true;
-            self.out.push_back(Output::GetStats);
+            self.out.push(Output::GetStats);
         }
     }
 
@@ -454,7 +467,7 @@ impl Probe {
         self.channel_open = false;
         match self.phase {
             Phase::Open if !self.cfg.auto_measure => {
-                self.out.push_back(Output::Closed);
+                self.out.push(Output::Closed);
                 if self.measurement.is_some() {
                     self.end_series_early();
                     self.finish_measure(now);
@@ -538,7 +551,7 @@ impl Probe {
     fn answer(&mut self, seq_raw: &str, ts_raw: Option<&str>) {
         if self.answered < MAX_ANSWERED_PINGS {
             self.answered += 1;
-            self.out.push_back(Output::Send(codec::encode_pong(seq_raw, ts_raw)));
+            self.out.push(Output::Send(codec::encode_pong(seq_raw, ts_raw)));
         } else if self.phase != Phase::Finished {
             self.warn("ping flood: not answering more pings on this connection");
         }
@@ -633,9 +646,9 @@ impl Probe {
         if self.cfg.auto_measure {
             self.phase = Phase::Finished;
             let report = if report.rtt_ms.is_none() { Report { error: Some(ProbeError::NoRtt), ..report } } else { report };
-            self.out.push_back(Output::Done(report));
+            self.out.push(Output::Done(report));
         } else {
-            self.out.push_back(Output::MeasureDone(report));
+            self.out.push(Output::MeasureDone(report));
         }
     }
 
@@ -666,9 +679,9 @@ impl Probe {
         let report = Report { rtt_ms: None, error: Some(err), ..self.report(now, m.as_ref()) };
         self.phase = Phase::Finished;
         if m.is_some() && !self.cfg.auto_measure {
-            self.out.push_back(Output::MeasureDone(report.clone()));
+            self.out.push(Output::MeasureDone(report.clone()));
         }
-        self.out.push_back(Output::Done(report));
+        self.out.push(Output::Done(report));
     }
 
     fn next_deadline(&self) -> Option<f64> {
@@ -696,7 +709,7 @@ impl Probe {
         let next = self.next_deadline();
         if next != self.timer_at {
             self.timer_at = next;
-            self.out.push_back(Output::Timer(next));
+            self.out.push(Output::Timer(next));
         }
     }
 }

@@ -5,6 +5,8 @@
 //! The two JavaScript primitives are injected (the browser shell passes the real
 //! `Number` and `localeCompare`), so the rule is identical to the legacy one in every locale.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::cmp::Ordering;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,7 @@
 //! Statistics of a ping series (all values in milliseconds, as floats).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 /// `rtt` in the probe result: the ping series.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SeriesStats {

@@ -6,6 +6,8 @@
 //!   against the previous sample of the same pair (from zero on the first sample), else a
 //!   reported `currentRoundTripTime` of 0, else none (the ping series is used then).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 /// The fields of one stats object that we read. The shell fills it from a JS stats object;
 /// native tests fill it from recorded JSON fixtures.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -3,25 +3,25 @@
 //! so there is no `Rc` cycle; `Conn` holds the only strong reference, and dropping it closes
 //! the peer connection and removes every listener.
 
-use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::cell::RefCell;
+use alloc::rc::{Rc, Weak};
 
-use gloo_timers::callback::Timeout;
-use js_sys::Object;
+use js_sys::{Array, Function, Object};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
-    EventTarget, MessageEvent, RtcDataChannel, RtcDataChannelEvent, RtcDataChannelState, RtcDataChannelType,
-    RtcIceConnectionState, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState,
+    MessageEvent, RtcDataChannel, RtcDataChannelEvent, RtcPeerConnection, RtcPeerConnectionIceEvent,
 };
 
-use super::convert::{self, set};
-use super::{emit, get_stats_within, now, warn};
+use super::convert::{self, get, set};
+use super::shim::{self, Port};
+use super::{emit, now, warn, Handler, Timer};
 
 /// How long a getStats() may take before we go on without it.
-const STATS_WAIT_MS: u32 = 1000;
-use crate::core::stats::{self, StatEntry};
+pub const STATS_WAIT_MS: u32 = 1000;
+use crate::core::stats;
 use crate::core::{Input, MeasureSpec, Output, Probe, Report, Role, SdpKind, Signal};
 
 #[wasm_bindgen]
@@ -46,27 +46,6 @@ pub enum Notice {
     Done(Report),
 }
 
-/// An event listener that removes itself when dropped (the gloo-events pattern).
-struct Listener {
-    target: EventTarget,
-    kind: &'static str,
-    callback: Closure<dyn FnMut(JsValue)>,
-}
-
-impl Listener {
-    fn new(target: &EventTarget, kind: &'static str, f: impl FnMut(JsValue) + 'static) -> Listener {
-        let callback = Closure::<dyn FnMut(JsValue)>::new(f);
-        let _ = target.add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref());
-        Listener { target: target.clone(), kind, callback }
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = self.target.remove_event_listener_with_callback(self.kind, self.callback.as_ref().unchecked_ref());
-    }
-}
-
 struct State {
     probe: Probe,
     session: String,
@@ -75,11 +54,15 @@ struct State {
     rtc_config: Object,
     pc: Option<RtcPeerConnection>,
     dc: Option<RtcDataChannel>,
-    pc_listeners: Vec<Listener>,
-    dc_listeners: Vec<Listener>,
-    timer: Option<Timeout>,
+    /// Removes the peer connection's / the data channel's event listeners.
+    pc_listeners: Option<Function>,
+    dc_listeners: Option<Function>,
+    timer: Option<Timer>,
     notify: Rc<dyn Fn(Notice)>,
     torn_down: bool,
+    /// The one handler for every JS callback of this connection (listeners, promise results,
+    /// the timer); `teardown` switches it off, then drops it.
+    handler: Option<Handler>,
 }
 
 type Shared = Rc<RefCell<State>>;
@@ -108,13 +91,23 @@ impl Conn {
             rtc_config,
             pc: None,
             dc: None,
-            pc_listeners: Vec::new(),
-            dc_listeners: Vec::new(),
+            pc_listeners: None,
+            dc_listeners: None,
             timer: None,
             notify,
             torn_down: false,
+            handler: None,
         };
         let conn = Conn { shared: Rc::new(RefCell::new(state)) };
+        let weak = Rc::downgrade(&conn.shared);
+        let handler = Handler::new(move |tag: JsValue, value: JsValue| {
+            if let (Some(rc), Some(tag)) = (weak.upgrade(), tag.as_string()) {
+                on_event(&rc, &tag, value);
+            }
+        });
+        if let Ok(mut s) = conn.shared.try_borrow_mut() {
+            s.handler = Some(handler);
+        }
         // Arm the start timeout the core asked for on creation.
         step(&conn.shared, None);
         conn
@@ -133,10 +126,13 @@ impl Conn {
         match created {
             None => step(&self.shared, Some(Input::Start)), // duplicate start: the core warns
             Some(Ok(pc)) => {
-                let listeners = pc_listeners(&self.shared, &pc);
+                let events = ["icecandidate", "connectionstatechange", "iceconnectionstatechange", "datachannel"];
+                // Firefox tears a connection down after a few seconds when nobody listens for
+                // iceconnectionstatechange.
+                let remove = listen(&self.shared, &pc, &events);
                 if let Ok(mut s) = self.shared.try_borrow_mut() {
                     s.pc = Some(pc);
-                    s.pc_listeners = listeners;
+                    s.pc_listeners = remove;
                 }
                 step(&self.shared, Some(Input::Start));
             }
@@ -168,7 +164,7 @@ impl Conn {
         self.shared
             .try_borrow()
             .ok()
-            .and_then(|s| s.dc.as_ref().map(|dc| dc.ready_state() == RtcDataChannelState::Open))
+            .and_then(|s| s.dc.as_ref().map(is_open))
             .unwrap_or(false)
     }
 
@@ -194,6 +190,16 @@ impl Drop for Conn {
     }
 }
 
+/// `obj[key] === value` for a state string. Read as strings rather than through web-sys's enums,
+/// whose conversion code (with a panic path for unknown values) costs more than this.
+fn is_state(obj: &JsValue, key: &str, value: &str) -> bool {
+    get(obj, key).as_string().as_deref() == Some(value)
+}
+
+fn is_open(dc: &RtcDataChannel) -> bool {
+    is_state(dc, "readyState", "open")
+}
+
 fn console_detail(e: &JsValue) {
     super::console_warn2("[p2p-probe]", e);
 }
@@ -206,19 +212,35 @@ fn teardown(rc: &Shared) {
             return;
         }
         s.torn_down = true;
-        let mut listeners = std::mem::take(&mut s.pc_listeners);
-        listeners.append(&mut s.dc_listeners);
-        (s.timer.take(), listeners, s.dc.take(), s.pc.take())
+        (s.timer.take(), [s.pc_listeners.take(), s.dc_listeners.take()], s.handler.take(), s.dc.take(), s.pc.take())
     };
-    let (timer, listeners, dc, pc) = parts;
+    let (timer, listeners, handler, dc, pc) = parts;
     drop(timer);
-    drop(listeners);
+    for remove in listeners.iter().flatten() {
+        let _ = remove.call0(&JsValue::NULL);
+    }
+    // Promises still pending on this connection now report to nobody.
+    drop(handler);
     if let Some(dc) = dc {
         dc.close();
     }
     if let Some(pc) = pc {
         pc.close();
     }
+}
+
+/// Adds listeners for `events` on `target` that report to this connection's handler; returns
+/// the function that removes them.
+fn listen(rc: &Shared, target: &JsValue, events: &[&str]) -> Option<Function> {
+    let s = rc.try_borrow().ok()?;
+    let port = s.handler.as_ref()?.port();
+    let list: Array = events.iter().map(|e| JsValue::from_str(e)).collect();
+    Some(shim::listen(target, &list, port))
+}
+
+/// This connection's port (see `Handler`), unless it is torn down.
+fn port_of(rc: &Shared) -> Option<Port> {
+    rc.try_borrow().ok()?.handler.as_ref().map(|h| h.port().clone())
 }
 
 /// Feeds one input to the core (or none, to flush outputs) and carries out what it asks.
@@ -232,7 +254,7 @@ fn step(rc: &Shared, input: Option<Input<'_>>) {
         if let Some(input) = input {
             s.probe.handle(now(), input);
         }
-        let outs: Vec<Output> = std::iter::from_fn(|| s.probe.poll_output()).collect();
+        let outs = s.probe.take_outputs();
         (outs, s.notify.clone())
     };
     for o in outs {
@@ -246,12 +268,81 @@ fn weak_step(weak: &Weak<RefCell<State>>, input: Input<'_>) {
     }
 }
 
+/// Every JS callback of a connection, by tag (see js/shim.js).
+fn on_event(rc: &Shared, tag: &str, v: JsValue) {
+    let pc = || rc.try_borrow().ok().and_then(|s| s.pc.clone());
+    match tag {
+        "icecandidate" => {
+            if let Some(c) = v.unchecked_into::<RtcPeerConnectionIceEvent>().candidate() {
+                send_signal(rc, "ice-candidate", &c.to_json().into());
+            }
+        }
+        "connectionstatechange" if pc().is_some_and(|pc| is_state(&pc, "connectionState", "failed")) => {
+            step(rc, Some(Input::ConnectionFailed));
+        }
+        "iceconnectionstatechange" if pc().is_some_and(|pc| is_state(&pc, "iceConnectionState", "failed")) => {
+            step(rc, Some(Input::ConnectionFailed));
+        }
+        "datachannel" => {
+            let dc = v.unchecked_into::<RtcDataChannelEvent>().channel();
+            let has = rc.try_borrow().map(|s| s.dc.is_some()).unwrap_or(true);
+            if has {
+                if let Ok(s) = rc.try_borrow() {
+                    warn(&s.session, "extra data channel from the peer closed");
+                }
+                dc.close();
+            } else {
+                attach_channel(rc, dc);
+            }
+        }
+        "open" => step(rc, Some(Input::ChannelOpen)),
+        "message" => match v.unchecked_into::<MessageEvent>().data().as_string() {
+            Some(text) => step(rc, Some(Input::Message(&text))),
+            None => step(rc, Some(Input::Ignored("binary data-channel message ignored"))),
+        },
+        "close" => step(rc, Some(Input::ChannelClosed)),
+        "offer" | "answer" => {
+            let sdp = v.as_string().unwrap_or_default();
+            send_signal(rc, tag, &convert::description(tag, &sdp).into());
+        }
+        "local_error" => {
+            console_detail(&v);
+            step(rc, Some(Input::LocalFailed));
+        }
+        "remote_ok" => {
+            step(rc, Some(Input::RemoteApplied { ok: true }));
+            if v.as_string().as_deref() == Some("offer") {
+                if let (Some(pc), Some(port)) = (pc(), port_of(rc)) {
+                    shim::describe_local(&pc, "answer", &port);
+                }
+            }
+        }
+        "remote_error" => {
+            console_detail(&v);
+            step(rc, Some(Input::RemoteApplied { ok: false }));
+        }
+        "candidate_error" => {
+            if let Ok(s) = rc.try_borrow() {
+                warn(&s.session, "ICE candidate rejected by the browser");
+            }
+        }
+        "stats" => {
+            let entries = (!v.is_null()).then(|| convert::stat_entries(&v));
+            step(rc, Some(Input::Stats(entries.as_deref())));
+        }
+        "timer" => step(rc, Some(Input::Timer)),
+        _ => {}
+    }
+}
+
 fn exec(rc: &Shared, notify: &Rc<dyn Fn(Notice)>, o: Output) {
-    let (pc, dc, session) = match rc.try_borrow() {
-        Ok(s) if !s.torn_down => (s.pc.clone(), s.dc.clone(), s.session.clone()),
+    let (pc, dc, session, port) = match rc.try_borrow() {
+        Ok(s) if !s.torn_down => match &s.handler {
+            Some(h) => (s.pc.clone(), s.dc.clone(), s.session.clone(), h.port().clone()),
+            None => return,
+        },
         _ => return,
     };
-    let weak = Rc::downgrade(rc);
     match o {
         Output::CreateOffer => {
             let Some(pc) = pc else { return };
@@ -260,51 +351,20 @@ fn exec(rc: &Shared, notify: &Rc<dyn Fn(Notice)>, o: Output) {
             set(&init, "maxRetransmits", &JsValue::from_f64(0.0));
             let dc = pc.create_data_channel_with_data_channel_dict("game", init.unchecked_ref());
             attach_channel(rc, dc);
-            spawn_local(async move {
-                let res = async {
-                    let offer = JsFuture::from(pc.create_offer()).await?;
-                    JsFuture::from(pc.set_local_description(offer.unchecked_ref())).await?;
-                    Ok::<_, JsValue>(())
-                }
-                .await;
-                on_local_description(&weak, &pc, "offer", res);
-            });
+            shim::describe_local(&pc, "offer", &port);
         }
         Output::ApplyRemote(kind, sdp) => {
             let Some(pc) = pc else { return };
             let kind_str = if kind == SdpKind::Offer { "offer" } else { "answer" };
-            let desc = convert::description(kind_str, &sdp);
-            spawn_local(async move {
-                let applied = JsFuture::from(pc.set_remote_description(desc.unchecked_ref())).await;
-                if let Err(e) = &applied {
-                    console_detail(e);
-                }
-                weak_step(&weak, Input::RemoteApplied { ok: applied.is_ok() });
-                if applied.is_err() || kind != SdpKind::Offer {
-                    return;
-                }
-                let res = async {
-                    let answer = JsFuture::from(pc.create_answer()).await?;
-                    JsFuture::from(pc.set_local_description(answer.unchecked_ref())).await?;
-                    Ok::<_, JsValue>(())
-                }
-                .await;
-                on_local_description(&weak, &pc, "answer", res);
-            });
+            shim::apply_remote(&pc, &convert::description(kind_str, &sdp), &port);
         }
         Output::AddCandidate(c) => {
             let Some(pc) = pc else { return };
-            let init = convert::candidate_init(&c);
-            let promise = pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(init.unchecked_ref()));
-            spawn_local(async move {
-                if JsFuture::from(promise).await.is_err() {
-                    warn(&session, "ICE candidate rejected by the browser");
-                }
-            });
+            shim::add_candidate(&pc, &convert::candidate_init(&c), &port);
         }
         Output::Send(text) => {
             if let Some(dc) = dc {
-                if dc.ready_state() == RtcDataChannelState::Open && dc.send_with_str(&text).is_err() {
+                if is_open(&dc) && dc.send_with_str(&text).is_err() {
                     warn(&session, "data channel send failed");
                 }
             }
@@ -314,19 +374,12 @@ fn exec(rc: &Shared, notify: &Rc<dyn Fn(Notice)>, o: Output) {
                 step(rc, Some(Input::Stats(None)));
                 return;
             };
-            spawn_local(async move {
-                let entries: Option<Vec<StatEntry>> = JsFuture::from(get_stats_within(&pc, STATS_WAIT_MS))
-                    .await
-                    .ok()
-                    .filter(|r| !r.is_null())
-                    .map(|r| convert::stat_entries(&r));
-                weak_step(&weak, Input::Stats(entries.as_deref()));
-            });
+            shim::stats(&pc, STATS_WAIT_MS, &port);
         }
         Output::Timer(at) => {
             let timer = at.map(|at| {
-                let ms = (at - now()).max(0.0).ceil().min(f64::from(u32::MAX)) as u32;
-                Timeout::new(ms, move || weak_step(&weak, Input::Timer))
+                let ms = convert::ceil_u32(at - now());
+                Timer::new(ms, "timer", &JsValue::UNDEFINED, &port)
             });
             // Replacing the old timer drops it, which clears it.
             if let Ok(mut s) = rc.try_borrow_mut() {
@@ -338,20 +391,6 @@ fn exec(rc: &Shared, notify: &Rc<dyn Fn(Notice)>, o: Output) {
         Output::MeasureDone(r) => notify(Notice::MeasureDone(r)),
         Output::Done(r) => notify(Notice::Done(r)),
         Output::Warn(why) => warn(&session, why),
-    }
-}
-
-fn on_local_description(weak: &Weak<RefCell<State>>, pc: &RtcPeerConnection, kind: &str, res: Result<(), JsValue>) {
-    let Some(rc) = weak.upgrade() else { return };
-    match res {
-        Ok(()) => {
-            let sdp = pc.local_description().map(|d| d.sdp()).unwrap_or_default();
-            send_signal(&rc, kind, &convert::description(kind, &sdp).into());
-        }
-        Err(e) => {
-            console_detail(&e);
-            step(&rc, Some(Input::LocalFailed));
-        }
     }
 }
 
@@ -371,92 +410,25 @@ fn send_signal(rc: &Shared, kind: &str, payload: &JsValue) {
     }
 }
 
-fn pc_listeners(rc: &Shared, pc: &RtcPeerConnection) -> Vec<Listener> {
-    let target: &EventTarget = pc.as_ref();
-    let w = Rc::downgrade(rc);
-    let ice = Listener::new(target, "icecandidate", {
-        let w = w.clone();
-        move |ev: JsValue| {
-            let Some(rc) = w.upgrade() else { return };
-            let ev: RtcPeerConnectionIceEvent = ev.unchecked_into();
-            if let Some(c) = ev.candidate() {
-                send_signal(&rc, "ice-candidate", &c.to_json().into());
-            }
-        }
-    });
-    let pc1 = pc.clone();
-    let state = Listener::new(target, "connectionstatechange", {
-        let w = w.clone();
-        move |_| {
-            if pc1.connection_state() == RtcPeerConnectionState::Failed {
-                weak_step(&w, Input::ConnectionFailed);
-            }
-        }
-    });
-    // Firefox tears a connection down after a few seconds when nobody listens for this.
-    let pc2 = pc.clone();
-    let ice_state = Listener::new(target, "iceconnectionstatechange", {
-        let w = w.clone();
-        move |_| {
-            if pc2.ice_connection_state() == RtcIceConnectionState::Failed {
-                weak_step(&w, Input::ConnectionFailed);
-            }
-        }
-    });
-    let channel = Listener::new(target, "datachannel", move |ev: JsValue| {
-        let Some(rc) = w.upgrade() else { return };
-        let ev: RtcDataChannelEvent = ev.unchecked_into();
-        let dc = ev.channel();
-        let has = rc.try_borrow().map(|s| s.dc.is_some()).unwrap_or(true);
-        if has {
-            if let Ok(s) = rc.try_borrow() {
-                warn(&s.session, "extra data channel from the peer closed");
-            }
-            dc.close();
-        } else {
-            attach_channel(&rc, dc);
-        }
-    });
-    vec![ice, state, ice_state, channel]
-}
-
 fn attach_channel(rc: &Shared, dc: RtcDataChannel) {
-    dc.set_binary_type(RtcDataChannelType::Arraybuffer);
-    let target: &EventTarget = dc.as_ref();
-    let w = Rc::downgrade(rc);
-    let open = Listener::new(target, "open", {
-        let w = w.clone();
-        move |_| weak_step(&w, Input::ChannelOpen)
-    });
-    let message = Listener::new(target, "message", {
-        let w = w.clone();
-        move |ev: JsValue| {
-            let data = ev.unchecked_into::<MessageEvent>().data();
-            match data.as_string() {
-                Some(text) => weak_step(&w, Input::Message(&text)),
-                None => weak_step(&w, Input::Ignored("binary data-channel message ignored")),
-            }
-        }
-    });
-    let close = Listener::new(target, "close", move |_| weak_step(&w, Input::ChannelClosed));
-    let already_open = dc.ready_state() == RtcDataChannelState::Open;
+    set(dc.unchecked_ref(), "binaryType", &JsValue::from_str("arraybuffer"));
+    let remove = listen(rc, &dc, &["open", "message", "close"]);
+    let already_open = is_open(&dc);
     if let Ok(mut s) = rc.try_borrow_mut() {
         s.dc = Some(dc);
-        s.dc_listeners = vec![open, message, close];
+        s.dc_listeners = remove;
     }
     if already_open {
         step(rc, Some(Input::ChannelOpen));
     }
 }
 
-/// `getRTT()`: the selected pair's transport RTT right now, in ms.
-pub async fn stats_rtt(pc: RtcPeerConnection) -> Option<f64> {
-    let report = JsFuture::from(get_stats_within(&pc, STATS_WAIT_MS)).await.ok().filter(|r| !r.is_null())?;
-    let entries = convert::stat_entries(&report);
+/// `getRTT()`: the selected pair's transport RTT in ms, from an RTCStatsReport.
+pub fn stats_rtt(report: &JsValue) -> Option<f64> {
+    let entries = convert::stat_entries(report);
     let pair = stats::select_pair(&entries)?;
     stats::rtt_ms(&pair, None)
 }
-
 
 /// A non-owning handle, for socket handlers that must not keep a connection alive.
 #[derive(Clone)]

@@ -3,28 +3,38 @@
 //! legacy class it measures on demand with sub-millisecond timing, prefers the transport RTT
 //! from getStats, keeps the full result in `lastReport`, and releases everything on `close()`.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::cell::Cell;
+use alloc::rc::Rc;
 
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
 
-use super::conn::{decide_role, stats_rtt, Conn, Notice};
-use super::convert::{self, get, id_string, Options};
-use super::{subscribe, warn, ApiError};
+use super::conn::{decide_role, stats_rtt, Conn, Notice, STATS_WAIT_MS};
+use super::convert::{self, get, id_string, set, Options};
+use super::{shim, subscribe, warn, ApiError, Handler};
 use crate::core::{MeasureSpec, ProbeError};
 
+/// `Cell`s, not `RefCell`s: nothing is ever borrowed, so there is no borrow panic path.
 #[derive(Default)]
 struct Callbacks {
-    on_connected: RefCell<Option<Function>>,
-    on_failed: RefCell<Option<Function>>,
-    on_closed: RefCell<Option<Function>>,
-    last_report: RefCell<Option<JsValue>>,
-    pending_measure: RefCell<Option<Function>>,
+    on_connected: Cell<Option<Function>>,
+    on_failed: Cell<Option<Function>>,
+    on_closed: Cell<Option<Function>>,
+    last_report: Cell<Option<JsValue>>,
+    pending_measure: Cell<Option<Function>>,
 }
 
-fn call(session: &str, f: &RefCell<Option<Function>>, arg: &JsValue) {
-    let f = f.borrow().clone();
+/// A clone of the cell's value, leaving it in place.
+fn peek<T: Clone>(c: &Cell<Option<T>>) -> Option<T> {
+    let v = c.take();
+    c.set(v.clone());
+    v
+}
+
+fn call(session: &str, f: &Cell<Option<Function>>, arg: &JsValue) {
+    let f = peek(f);
     if let Some(f) = f {
         if f.call1(&JsValue::NULL, arg).is_err() {
             warn(session, "a callback threw (ignored)");
@@ -38,8 +48,9 @@ pub struct ProbeConnection {
     cbs: Rc<Callbacks>,
     conn: Conn,
     defaults: MeasureSpec,
-    unsubscribe: RefCell<Option<Function>>,
-    _handler: Closure<dyn FnMut(JsValue, JsValue)>,
+    unsubscribe: Cell<Option<Function>>,
+    /// The socket handler; its port also reports getRTT()'s stats.
+    handler: Handler,
 }
 
 #[wasm_bindgen]
@@ -76,15 +87,15 @@ impl ProbeConnection {
                 Notice::Closed => call(&session, &cbs.on_closed, &JsValue::UNDEFINED),
                 Notice::MeasureDone(r) => {
                     let obj: JsValue = convert::report_object(&session, &r).into();
-                    *cbs.last_report.borrow_mut() = Some(obj);
-                    let resolve = cbs.pending_measure.borrow_mut().take();
+                    cbs.last_report.set(Some(obj));
+                    let resolve = cbs.pending_measure.take();
                     if let Some(resolve) = resolve {
                         let _ = resolve.call1(&JsValue::NULL, &r.rtt_ms.map_or(JsValue::NULL, JsValue::from_f64));
                     }
                 }
                 Notice::Done(r) => {
-                    *cbs.last_report.borrow_mut() = Some(convert::report_object(&session, &r).into());
-                    let resolve = cbs.pending_measure.borrow_mut().take();
+                    cbs.last_report.set(Some(convert::report_object(&session, &r).into()));
+                    let resolve = cbs.pending_measure.take();
                     if let Some(resolve) = resolve {
                         let _ = resolve.call1(&JsValue::NULL, &JsValue::NULL);
                     }
@@ -99,7 +110,14 @@ impl ProbeConnection {
 
         let weak = conn.downgrade();
         let sid = session.clone();
-        let handler = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |_event: JsValue, data: JsValue| {
+        let handler = Handler::new(move |event: JsValue, data: JsValue| {
+            if event.as_string().as_deref() == Some("rtt") {
+                // getRTT(): `data` is `{ report, rtt }` (js/shim.js statsRtt)
+                if let Some(rtt) = stats_rtt(&get(&data, "report")) {
+                    set(data.unchecked_ref(), "rtt", &JsValue::from_f64(rtt));
+                }
+                return;
+            }
             // Every connection sees every probe_signal on the socket (as in the legacy class):
             // other sessions' signals are not ours to judge.
             if get(&data, "probe_session_id").as_string().as_deref() != Some(sid.as_str()) {
@@ -111,8 +129,8 @@ impl ProbeConnection {
             }
         });
         let events = Array::of1(&JsValue::from_str("probe_signal"));
-        let unsubscribe = subscribe(&socket, &events, handler.as_ref().unchecked_ref()).map_err(|_| ApiError::InvalidSocket)?;
-        Ok(ProbeConnection { session, cbs, conn, defaults, unsubscribe: RefCell::new(Some(unsubscribe)), _handler: handler })
+        let unsubscribe = subscribe(&socket, &events, handler.function()).map_err(|_| ApiError::InvalidSocket)?;
+        Ok(ProbeConnection { session, cbs, conn, defaults, unsubscribe: Cell::new(Some(unsubscribe)), handler })
     }
 
     #[wasm_bindgen(getter, js_name = probeSessionId)]
@@ -123,35 +141,35 @@ impl ProbeConnection {
     #[wasm_bindgen(getter, js_name = onConnected)]
     #[wasm_bindgen(unchecked_return_type = "(() => void) | undefined")]
     pub fn on_connected(&self) -> Option<Function> {
-        self.cbs.on_connected.borrow().clone()
+        peek(&self.cbs.on_connected)
     }
     #[wasm_bindgen(setter, js_name = onConnected)]
     pub fn set_on_connected(&self, #[wasm_bindgen(unchecked_param_type = "(() => void) | null | undefined")] f: Option<Function>) {
-        *self.cbs.on_connected.borrow_mut() = f;
+        self.cbs.on_connected.set(f);
     }
     #[wasm_bindgen(getter, js_name = onFailed)]
     #[wasm_bindgen(unchecked_return_type = "((error: ProbeError) => void) | undefined")]
     pub fn on_failed(&self) -> Option<Function> {
-        self.cbs.on_failed.borrow().clone()
+        peek(&self.cbs.on_failed)
     }
     #[wasm_bindgen(setter, js_name = onFailed)]
     pub fn set_on_failed(&self, #[wasm_bindgen(unchecked_param_type = "((error: ProbeError) => void) | null | undefined")] f: Option<Function>) {
-        *self.cbs.on_failed.borrow_mut() = f;
+        self.cbs.on_failed.set(f);
     }
     #[wasm_bindgen(getter, js_name = onClosed)]
     #[wasm_bindgen(unchecked_return_type = "(() => void) | undefined")]
     pub fn on_closed(&self) -> Option<Function> {
-        self.cbs.on_closed.borrow().clone()
+        peek(&self.cbs.on_closed)
     }
     #[wasm_bindgen(setter, js_name = onClosed)]
     pub fn set_on_closed(&self, #[wasm_bindgen(unchecked_param_type = "(() => void) | null | undefined")] f: Option<Function>) {
-        *self.cbs.on_closed.borrow_mut() = f;
+        self.cbs.on_closed.set(f);
     }
 
     /// The full result of the last measurement (or the failure), as sent in `probe_result`.
     #[wasm_bindgen(getter, js_name = lastReport, unchecked_return_type = "ProbeResult | null")]
     pub fn last_report(&self) -> JsValue {
-        self.cbs.last_report.borrow().clone().unwrap_or(JsValue::NULL)
+        peek(&self.cbs.last_report).unwrap_or(JsValue::NULL)
     }
 
     /// Connects: the initiator (lower subject id) creates the channel and sends the offer.
@@ -167,14 +185,10 @@ impl ProbeConnection {
     /// The selected candidate pair's transport RTT in ms, or null.
     #[wasm_bindgen(js_name = getRTT, unchecked_return_type = "Promise<number | null>")]
     pub fn get_rtt(&self) -> Promise {
-        let pc = self.conn.peer_connection();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let rtt = match pc {
-                Some(pc) => stats_rtt(pc).await,
-                None => None,
-            };
-            Ok(rtt.map_or(JsValue::NULL, JsValue::from_f64))
-        })
+        match self.conn.peer_connection() {
+            Some(pc) => shim::stats_rtt(&pc, STATS_WAIT_MS, self.handler.port()),
+            None => Promise::resolve(&JsValue::NULL),
+        }
     }
 
     /// Pings over the data channel and resolves to the RTT in ms (the transport RTT when the
@@ -191,22 +205,21 @@ impl ProbeConnection {
         if self.conn.is_closed() {
             return Promise::resolve(&JsValue::NULL);
         }
-        let busy = self.cbs.pending_measure.borrow().is_some();
+        let busy = peek(&self.cbs.pending_measure).is_some();
         if busy {
             warn(&self.session, "measureRTT() already running; this call resolves to null");
             return Promise::resolve(&JsValue::NULL);
         }
-        let cbs = Rc::clone(&self.cbs);
-        let promise = Promise::new(&mut |resolve, _reject| {
-            *cbs.pending_measure.borrow_mut() = Some(resolve);
-        });
+        // [promise, resolve] from the shim: no Rust closure for the executor
+        let pair = shim::deferred();
+        self.cbs.pending_measure.set(pair.get(1).dyn_into::<Function>().ok());
         self.conn.measure(spec);
-        promise
+        pair.get(0).unchecked_into()
     }
 
     /// Removes the socket listener, closes the data channel and the peer connection. Idempotent.
     pub fn close(&self) {
-        let unsubscribe = self.unsubscribe.borrow_mut().take();
+        let unsubscribe = self.unsubscribe.take();
         if let Some(f) = unsubscribe {
             let _ = f.call0(&JsValue::NULL);
         }

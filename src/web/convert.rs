@@ -1,6 +1,8 @@
 //! Conversions at the JS boundary: options, event payloads, stats objects and result objects.
 //! Everything coming from JS is checked field by field; nothing here can panic.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -19,6 +21,23 @@ use crate::core::{Candidate, Config, Report, SignalError, Signal};
 pub const MAX_SESSION_ID: usize = 256;
 /// Longest SDP we pass to the browser.
 pub const MAX_SDP: usize = 64 * 1024;
+
+/// Whether `x` is a whole number (`x.fract() == 0.0`, which `no_std` lacks) for every `x` this
+/// crate range-checks anyway (|x| < 2^63); false for NaN and infinities.
+pub fn is_whole(x: f64) -> bool {
+    x as i64 as f64 == x
+}
+
+/// `x.max(0.0).ceil()` as u32, saturating (`ceil` is not in `core`).
+pub fn ceil_u32(x: f64) -> u32 {
+    let x = x.max(0.0).min(f64::from(u32::MAX));
+    let t = x as u32;
+    if f64::from(t) < x {
+        t.saturating_add(1)
+    } else {
+        t
+    }
+}
 
 pub fn get(obj: &JsValue, key: &str) -> JsValue {
     if obj.is_object() {
@@ -88,7 +107,7 @@ impl Options {
             cfg.start_timeout_ms = None;
         }
         if let Some(p) = number(opts, "pings", 1.0, 100.0)? {
-            if p.fract() != 0.0 {
+            if !is_whole(p) {
                 return Err(ApiError::InvalidOption("pings"));
             }
             cfg.pings = p as u32;
@@ -223,7 +242,7 @@ pub fn signal(data: &JsValue, peer: &str) -> Result<Signal, SignalError> {
                 None
             } else {
                 match idx.as_f64() {
-                    Some(x) if x.fract() == 0.0 && (0.0..=65535.0).contains(&x) => Some(x as u16),
+                    Some(x) if is_whole(x) && (0.0..=65535.0).contains(&x) => Some(x as u16),
                     _ => return Err(SignalError::BadPayload),
                 }
             };
@@ -258,14 +277,10 @@ pub fn description(kind: &str, sdp: &str) -> Object {
 /// The fields we read from every object of an RTCStatsReport.
 pub fn stat_entries(report: &JsValue) -> Vec<StatEntry> {
     let mut out = Vec::new();
-    let values = get(report, "values");
-    let Ok(values) = values.dyn_into::<Function>() else { return out };
-    let Ok(iter) = values.call0(report) else { return out };
-    let Ok(Some(iter)) = js_sys::try_iter(&iter) else { return out };
     let s = |v: &JsValue, k: &str| get(v, k).as_string();
     let f = |v: &JsValue, k: &str| get(v, k).as_f64();
     let b = |v: &JsValue, k: &str| get(v, k).as_bool();
-    for v in iter.flatten() {
+    for v in super::shim::stat_values(report).iter() {
         let kind = s(&v, "type").unwrap_or_default();
         let wanted = matches!(kind.as_str(), "transport" | "candidate-pair" | "local-candidate" | "remote-candidate");
         if !wanted {

@@ -4,17 +4,17 @@
 //! An attached manager stays alive while the socket holds its handler (like any `socket.on`
 //! handler) until `close()`, which removes the handlers and closes every live probe.
 
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
-use std::rc::{Rc, Weak};
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::cell::{Cell, RefCell};
+use alloc::rc::{Rc, Weak};
 
-use gloo_timers::callback::Timeout;
 use js_sys::{Array, Function, Object};
 use wasm_bindgen::prelude::*;
 
 use super::conn::{decide_role, Conn, Notice};
 use super::convert::{self, get, id_string, set, Options};
-use super::{emit, now, subscribe, warn, ApiError};
+use super::{emit, now, subscribe, warn, ApiError, Handler, Timer};
 use crate::core::{Report, SignalError};
 
 /// Sessions one page holds at once; more `probe_prepare`s are ignored with a warning.
@@ -31,11 +31,8 @@ const LINGER_MS: u32 = 1000;
 struct Linger {
     session: String,
     _conn: Rc<Conn>,
-    _timer: Timeout,
+    _timer: Timer,
 }
-
-/// The socket handler the shim registers: `(event, data)`.
-type SocketHandler = Closure<dyn FnMut(JsValue, JsValue)>;
 
 struct Session {
     peer: String,
@@ -48,10 +45,13 @@ struct Inner {
     opts: Options,
     /// Few at a time (<= MAX_SESSIONS): a Vec is smaller in wasm than a HashMap.
     sessions: RefCell<Vec<(String, Session)>>,
-    recent: RefCell<VecDeque<String>>,
+    /// The last `RECENT` finished session ids, a ring: slot `recent_next` is overwritten next.
+    recent: RefCell<Vec<String>>,
+    recent_next: Cell<usize>,
     lingering: RefCell<Vec<Linger>>,
-    unsubscribe: RefCell<Option<Function>>,
-    handler: RefCell<Option<SocketHandler>>,
+    unsubscribe: Cell<Option<Function>>,
+    /// The socket handler `(event, data)`; its port also fires the linger timers.
+    handler: RefCell<Option<Handler>>,
     closed: Cell<bool>,
     warn_window: Cell<f64>,
     warn_counts: RefCell<Vec<(SignalError, u32)>>,
@@ -87,9 +87,10 @@ impl ProbeManager {
             socket: socket.clone(),
             opts,
             sessions: RefCell::new(Vec::new()),
-            recent: RefCell::new(VecDeque::new()),
+            recent: RefCell::new(Vec::new()),
+            recent_next: Cell::new(0),
             lingering: RefCell::new(Vec::new()),
-            unsubscribe: RefCell::new(None),
+            unsubscribe: Cell::new(None),
             handler: RefCell::new(None),
             closed: Cell::new(false),
             warn_window: Cell::new(f64::NEG_INFINITY),
@@ -97,18 +98,26 @@ impl ProbeManager {
         });
         // The handler holds the manager strongly: attached means alive, until close().
         let strong = Rc::clone(&inner);
-        let handler = SocketHandler::new(move |event: JsValue, data: JsValue| {
+        let handler = Handler::new(move |event: JsValue, data: JsValue| {
             match event.as_string().as_deref() {
                 Some("probe_prepare") => strong.prepare(&data),
                 Some("probe_start") => strong.start(&data),
                 Some("probe_signal") => strong.signal(&data),
+                // our own linger timer (see `finish`); the socket never fires it
+                Some("linger") => {
+                    if let Some(sid) = data.as_string() {
+                        strong.release(&sid);
+                    }
+                }
                 _ => {}
             }
         });
         let events = Array::of3(&"probe_prepare".into(), &"probe_start".into(), &"probe_signal".into());
-        let unsubscribe = subscribe(&socket, &events, handler.as_ref().unchecked_ref()).map_err(|_| ApiError::InvalidSocket)?;
-        *inner.unsubscribe.borrow_mut() = Some(unsubscribe);
-        *inner.handler.borrow_mut() = Some(handler);
+        let unsubscribe = subscribe(&socket, &events, handler.function()).map_err(|_| ApiError::InvalidSocket)?;
+        inner.unsubscribe.set(Some(unsubscribe));
+        if let Ok(mut h) = inner.handler.try_borrow_mut() {
+            *h = Some(handler);
+        }
         Ok(ProbeManager { inner })
     }
 
@@ -136,6 +145,19 @@ impl ProbeManager {
     /// reports failure (`closed`) once. Idempotent.
     pub fn close(&self) {
         self.inner.close();
+    }
+}
+
+/// `Vec::swap_remove` without its panic path (whose message formatting would link core::fmt):
+/// `None` when `at` is out of range.
+fn take_at<T>(v: &mut Vec<T>, at: usize) -> Option<T> {
+    if at >= v.len() {
+        return None;
+    }
+    let last = v.pop()?;
+    match v.get_mut(at) {
+        Some(slot) => Some(core::mem::replace(slot, last)),
+        None => Some(last), // `at` was the last index
     }
 }
 
@@ -187,7 +209,7 @@ impl Inner {
         };
         {
             let Ok(sessions) = self.sessions.try_borrow() else { return };
-            if sessions.iter().any(|(k, _)| *k == session) || self.recent.borrow().contains(&session) {
+            if sessions.iter().any(|(k, _)| *k == session) || self.recent.try_borrow().is_ok_and(|r| r.contains(&session)) {
                 return self.warn_event(&session, SignalError::DuplicateSession);
             }
             if sessions.len() >= MAX_SESSIONS {
@@ -202,7 +224,7 @@ impl Inner {
         let notify = Rc::new(move |n: Notice| {
             let Some(inner) = weak.upgrade() else { return };
             match n {
-                Notice::Done(r) => inner.finish(&inner, &sid, &r),
+                Notice::Done(r) => inner.finish(&sid, &r),
                 Notice::Closed => inner.release(&sid),
                 _ => {}
             }
@@ -231,7 +253,7 @@ impl Inner {
             Some(found) => Some(found),
             None => {
                 // late signals of a session we finished are normal: drop them quietly
-                if !self.recent.borrow().contains(&session) {
+                if !self.recent.try_borrow().is_ok_and(|r| r.contains(&session)) {
                     self.warn_event(&session, SignalError::UnknownSession);
                 }
                 None
@@ -261,17 +283,18 @@ impl Inner {
     }
 
     /// Exactly once per session: send `probe_result`, call `onResult`, forget the session.
-    fn finish(&self, this: &Rc<Inner>, session: &str, r: &Report) {
+    fn finish(&self, session: &str, r: &Report) {
         let removed = self.sessions.try_borrow_mut().ok().and_then(|mut s| {
             let at = s.iter().position(|(k, _)| k == session)?;
-            Some(s.swap_remove(at))
+            take_at(&mut s, at)
         });
-        {
-            let mut recent = self.recent.borrow_mut();
-            recent.push_back(session.to_string());
-            while recent.len() > RECENT {
-                recent.pop_front();
+        if let Ok(mut recent) = self.recent.try_borrow_mut() {
+            let next = self.recent_next.get();
+            match recent.get_mut(next) {
+                Some(slot) => *slot = session.to_string(),
+                None => recent.push(session.to_string()),
             }
+            self.recent_next.set((next + 1) % RECENT);
         }
         let obj = convert::report_object(session, r);
         if !emit(&self.socket, "probe_result", &obj).is_null() {
@@ -284,14 +307,9 @@ impl Inner {
         }
         // Linger, then drop the connection: that closes the RTCPeerConnection and removes
         // its listeners.
-        if let (Some((_, s)), false) = (removed, self.closed.get()) {
-            let weak = Rc::downgrade(this);
-            let sid = session.to_string();
-            let timer = Timeout::new(LINGER_MS, move || {
-                if let Some(inner) = weak.upgrade() {
-                    inner.release(&sid);
-                }
-            });
+        let port = self.handler.try_borrow().ok().and_then(|h| h.as_ref().map(|h| h.port().clone()));
+        if let (Some((_, s)), false, Some(port)) = (removed, self.closed.get(), port) {
+            let timer = Timer::new(LINGER_MS, "linger", &JsValue::from_str(session), &port);
             if let Ok(mut l) = self.lingering.try_borrow_mut() {
                 l.push(Linger { session: session.to_string(), _conn: s.conn, _timer: timer });
             }
@@ -301,7 +319,7 @@ impl Inner {
     fn release(&self, session: &str) {
         let released = self.lingering.try_borrow_mut().ok().and_then(|mut l| {
             let at = l.iter().position(|x| x.session == session)?;
-            Some(l.swap_remove(at))
+            take_at(&mut l, at)
         });
         drop(released);
     }
@@ -310,7 +328,7 @@ impl Inner {
         if self.closed.replace(true) {
             return;
         }
-        let unsubscribe = self.unsubscribe.borrow_mut().take();
+        let unsubscribe = self.unsubscribe.take();
         if let Some(f) = unsubscribe {
             let _ = f.call0(&JsValue::NULL);
         }
@@ -321,10 +339,10 @@ impl Inner {
         if let Ok(mut s) = self.sessions.try_borrow_mut() {
             s.clear();
         }
-        let lingering = self.lingering.try_borrow_mut().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
+        let lingering = self.lingering.try_borrow_mut().map(|mut l| core::mem::take(&mut *l)).unwrap_or_default();
         drop(lingering);
         // Breaks the handler -> manager cycle.
-        let handler = self.handler.borrow_mut().take();
+        let handler = self.handler.try_borrow_mut().ok().and_then(|mut h| h.take());
         drop(handler);
     }
 }

@@ -2,15 +2,18 @@
 //! callback it registers (listeners, timers, socket handlers) and removes them on close/drop;
 //! nothing is `forget()`-leaked, and every RTCPeerConnection it creates is closed.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 mod conn;
 mod connection;
 mod convert;
 mod manager;
+pub(crate) mod shim;
 
 pub use connection::ProbeConnection;
 pub use manager::{attach_probe_manager, ProbeManager};
 
-use js_sys::{Function, Reflect};
+use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -23,19 +26,7 @@ extern "C" {
     fn console_warn2(msg: &str, detail: &JsValue);
 }
 
-#[wasm_bindgen(module = "/js/shim.js")]
-extern "C" {
-    #[wasm_bindgen(catch)]
-    fn subscribe(socket: &JsValue, events: &js_sys::Array, handler: &Function) -> Result<Function, JsValue>;
-    fn emit(socket: &JsValue, event: &str, data: &JsValue) -> JsValue;
-    #[wasm_bindgen(js_name = settleWithin)]
-    fn settle_within(promise: &js_sys::Promise, ms: u32) -> js_sys::Promise;
-}
-
-/// getStats that gives up (resolves to null) after `ms`.
-pub(crate) fn get_stats_within(pc: &web_sys::RtcPeerConnection, ms: u32) -> js_sys::Promise {
-    settle_within(&pc.get_stats(), ms)
-}
+pub(crate) use shim::{emit, subscribe, Handler, Timer};
 
 pub(crate) fn now() -> f64 {
     perf_now()
