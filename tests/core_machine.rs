@@ -324,10 +324,10 @@ fn pong_counts_once_and_late_pong_after_timeout_is_ignored() {
     assert!(drain(&mut p).is_empty());
 }
 
-#[test]
-fn initiator_pings_the_answerer_could_not_have_heard_are_replaced_not_counted_lost() {
-    // 3 pings 10 ms apart; the first two reach the answerer before its channel exists
-    let (mut p, out) = opened(Role::Initiator, cfg());
+/// Opens a probe (stats RTT 50 ms at open) and lets its whole series of 3 pings go out, 10 ms
+/// apart at 100, 110 and 120, unanswered; returns the probe and the pings.
+fn series_of_three(role: Role) -> (Probe, Vec<String>) {
+    let (mut p, out) = opened(role, cfg());
     p.handle(100.0, Input::Stats(Some(&stats_with_rtt(0.050))));
     let mut pings = sends(&out);
     for t in [110.0, 120.0] {
@@ -335,6 +335,13 @@ fn initiator_pings_the_answerer_could_not_have_heard_are_replaced_not_counted_lo
         pings.extend(sends(&drain(&mut p)));
     }
     assert_eq!(pings.len(), 3);
+    (p, pings)
+}
+
+#[test]
+fn initiator_pings_the_answerer_could_not_have_heard_are_replaced_not_counted_lost() {
+    // 3 pings 10 ms apart; the first two reach the answerer before its channel exists
+    let (mut p, pings) = series_of_three(Role::Initiator);
     // the first pong of the connection answers ping 3: pings 1 and 2 are void, two more go out
     p.handle(170.0, Input::Message(&pong_for(&pings[2])));
     let out = drain(&mut p);
@@ -355,13 +362,7 @@ fn initiator_pings_the_answerer_could_not_have_heard_are_replaced_not_counted_lo
 
 #[test]
 fn answerer_pings_lost_before_the_first_pong_still_count() {
-    let (mut p, out) = opened(Role::Answerer, cfg());
-    p.handle(100.0, Input::Stats(Some(&stats_with_rtt(0.050))));
-    let mut pings = sends(&out);
-    for t in [110.0, 120.0] {
-        p.handle(t, Input::Timer);
-        pings.extend(sends(&drain(&mut p)));
-    }
+    let (mut p, pings) = series_of_three(Role::Answerer);
     p.handle(170.0, Input::Message(&pong_for(&pings[2])));
     assert!(sends(&drain(&mut p)).is_empty(), "no replacements on the answerer");
     // pings 1 and 2 expire at their 100 ms timeout (below 4 x 50 + 50 ms)
