@@ -2,6 +2,7 @@
 # Builds pkg/ (the npm package `p2p-probe`): wasm-pack release build for the web target,
 # then wasm-opt -Oz from npm binaryen 132 (never Debian's binaryen: it breaks the output).
 set -euo pipefail
+shopt -s nullglob  # a build without the shim snippet (bench/size.sh core-floor) has no snippets/
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 WASM_OPT="$PWD/node_modules/.bin/wasm-opt"
