@@ -260,9 +260,12 @@ async function runIntruder(socket) {
     });
     const pid = (await r.json()).probe_session_id;
     P.intruder.pids.push(pid);
+    // Each signal to both targets in turn, so both get foreign signals from the first ones on:
+    // a whole burst to one target first left the other none when the server relayed slowly and
+    // the probe finished within that burst.
     const burst = () => {
-      for (const target of [a, b]) {
-        for (const [type, payload] of signals) {
+      for (const [type, payload] of signals) {
+        for (const target of [a, b]) {
           socket.emit('probe_signal', { probe_session_id: pid, target_subject_id: target, type, payload });
           P.intruder.emitted++;
         }
