@@ -138,10 +138,10 @@ def assert_sane_success(r: dict, who: str, limit_ms: float = 2000, samples: bool
 
 def assert_flooded_success(r: dict, who: str) -> None:
     """A sane success against a flooding peer, whose pongs queue behind ~350-460 KB of its junk
-    on an unordered, zero-retransmit channel, so our pings may all go unanswered. Measured: ping
-    series that were answered had medians of 0.43-1.14 s; no pong came back within pingTimeoutMs
-    (2 s) in 3 of 10 runs of the junk flood and 2 of 4 of the binary flood, and in 1 of 6 binary
-    flood runs of the build before the size work. The result must then still be a success on
+    on an unordered, zero-retransmit channel, so our pings may all go unanswered. Measured in the
+    junk flood: answered ping series had medians of 0.43-1.14 s, and no pong came back within
+    pingTimeoutMs (2 s) in 3 of 10 runs; in the binary flood, in 2 of 4 runs (and in 1 of 6 with
+    the build before the size work). The result must then still be a success on
     the getStats RTT, with every ping counted lost."""
     assert_sane_success(r, who, samples=False)
     if r["rtt"]["samples"] == 0:
