@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Where the package's bytes go. Builds three variants with scripts/build_pkg.sh, each in a
-# temporary copy of the tracked tree, and prints their sizes (gzip -9):
+# fresh copy of the tracked tree, and prints their sizes (gzip -9):
 #   shipped        the package as `scripts/build_pkg.sh` builds it
 #   no-connection  the same without the ProbeConnection class (src/web/connection.rs)
 #   core-floor     the sans-IO core alone behind a minimal binding (bench/size/floor.rs):
@@ -22,8 +22,10 @@ build() {
   ln -s "$ROOT/node_modules" "$dir/node_modules"
   case $name in
     no-connection)
+      grep -q '^mod connection;$' "$dir/src/web/mod.rs" || { echo "size.sh: src/web/mod.rs has no 'mod connection;'" >&2; exit 1; }
       sed -i -e '/^mod connection;$/d' -e '/^pub use connection::ProbeConnection;$/d' "$dir/src/web/mod.rs" ;;
     core-floor)
+      grep -q '^pub mod web;$' "$dir/src/lib.rs" || { echo "size.sh: src/lib.rs has no 'pub mod web;'" >&2; exit 1; }
       cp bench/size/floor.rs "$dir/src/floor.rs"
       sed -i 's/^pub mod web;$/pub mod floor;/' "$dir/src/lib.rs" ;;
   esac
