@@ -9,7 +9,7 @@ WASM_OPT="$PWD/node_modules/.bin/wasm-opt"
 [ -x "$WASM_OPT" ] || { echo "build_pkg: $WASM_OPT missing; run scripts/setup.sh" >&2; exit 1; }
 "$WASM_OPT" --version | grep -q "version 132" || { echo "build_pkg: wasm-opt is not binaryen 132" >&2; exit 1; }
 
-wasm-pack build --release --target web --weak-refs --out-name p2p_probe --out-dir pkg . --no-default-features >/dev/null 2>pkg.build.log \
+wasm-pack build --release --target web --weak-refs --out-name p2p_probe --out-dir pkg . >/dev/null 2>pkg.build.log \
   || { cat pkg.build.log >&2; rm -f pkg.build.log; exit 1; }
 rm -f pkg.build.log
 "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \

@@ -4,10 +4,8 @@
 //! - [`core`]: the sans-IO state machine, wire codec, initiator rule and statistics.
 //! - `web` (wasm32 only): the browser shell: `ProbeConnection`, `ProbeManager`,
 //!   `attachProbeManager`.
-// Without the `std` feature (default on; scripts/build_pkg.sh turns it off) the wasm build is
-// `no_std`: its panic handler is a bare trap, so no panic message formatting (core::fmt) is
-// linked in. Panics abort either way (`panic = "abort"`); the lints below keep them out.
-#![cfg_attr(all(target_arch = "wasm32", not(feature = "std")), no_std)]
+// One build: the package is the `std` build that `wasm-pack test` runs, with Rust's default
+// allocator. Panics abort (`panic = "abort"`); the lints below keep them out of the library.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
@@ -15,7 +13,7 @@
 
 extern crate alloc;
 
-/// What std's prelude would give a `no_std` build.
+/// The `alloc` names the modules import (they were written `no_std`-clean).
 #[allow(unused_imports)]
 mod prelude {
     pub use alloc::borrow::ToOwned;
@@ -24,19 +22,6 @@ mod prelude {
 }
 
 pub mod core;
-
-#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
-mod heap;
-
-#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
-#[global_allocator]
-static HEAP: heap::Heap = heap::Heap::new();
-
-#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
-#[panic_handler]
-fn on_panic(_: &::core::panic::PanicInfo<'_>) -> ! {
-    ::core::arch::wasm32::unreachable()
-}
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -6,7 +6,7 @@
 use p2p_probe::core::probe::*;
 use p2p_probe::core::role::Role;
 use p2p_probe::core::stats::StatEntry;
-use p2p_probe::core::{codec, ProbeError};
+use p2p_probe::core::{codec, OneShot, ProbeError};
 use proptest::prelude::*;
 
 fn drain(p: &mut Probe) -> Vec<Output> {
@@ -22,9 +22,6 @@ fn sends(out: &[Output]) -> Vec<String> {
 }
 fn done(out: &[Output]) -> Option<Report> {
     out.iter().find_map(|o| if let Output::Done(r) = o { Some(r.clone()) } else { None })
-}
-fn timer(out: &[Output]) -> Option<Option<f64>> {
-    out.iter().rev().find_map(|o| if let Output::Timer(t) = o { Some(*t) } else { None })
 }
 fn pong_for(ping: &str) -> String {
     match codec::decode(ping).unwrap() {
@@ -160,10 +157,10 @@ fn ping_median_is_used_when_stats_have_no_rtt_and_lost_pings_count() {
     p.handle(120.0, Input::Timer);
     let s3 = sends(&drain(&mut p));
     p.handle(127.0, Input::Message(&pong_for(&s3[0])));
-    let out = drain(&mut p);
+    drain(&mut p);
     // ping 2 (sent at 110) is lost before its 100 ms timeout: 4 x the slowest answer (7 ms)
     // + 50 ms = 78 ms after it was sent
-    assert_eq!(timer(&out), Some(Some(188.0)));
+    assert_eq!(p.deadline(), Some(188.0));
     p.handle(187.0, Input::Timer);
     assert!(done(&drain(&mut p)).is_none());
     p.handle(188.0, Input::Timer);
@@ -199,6 +196,10 @@ fn a_steady_series_refines_the_stats_rtt_a_jittery_one_does_not() {
     // no stats RTT: the ping median
     assert_eq!(best_rtt(None, &jittery), Some(50.0));
     assert_eq!(best_rtt(None, &summarize(&[], 5)), None);
+    // a stats RTT of 0 (below resolution: Firefox and Chromium on loopback) yields to answered
+    // pings, and stands only when no ping was answered
+    assert_eq!(best_rtt(Some(0.0), &summarize(&[0.6, 0.7, 0.6], 3)), Some(0.6));
+    assert_eq!(best_rtt(Some(0.0), &summarize(&[], 5)), Some(0.0));
 }
 
 #[test]
@@ -220,15 +221,15 @@ fn connect_timeout_fires_once_and_early_or_repeated_timers_are_noops() {
     let mut p = Probe::new(0.0, cfg(), Role::Answerer);
     drain(&mut p);
     p.handle(10.0, Input::Start);
-    let out = drain(&mut p);
-    assert_eq!(timer(&out), Some(Some(1010.0)));
+    drain(&mut p);
+    assert_eq!(p.deadline(), Some(1010.0));
     p.handle(500.0, Input::Timer);
     p.handle(500.0, Input::Timer);
     assert!(drain(&mut p).is_empty());
     p.handle(1010.0, Input::Timer);
     let out = drain(&mut p);
     assert_eq!(done(&out).unwrap().error, Some(ProbeError::ConnectTimeout));
-    assert_eq!(timer(&out), Some(None));
+    assert_eq!(p.deadline(), None);
     p.handle(1011.0, Input::Timer);
     p.handle(1011.0, Input::ChannelOpen);
     p.handle(1011.0, Input::Close);
@@ -238,7 +239,8 @@ fn connect_timeout_fires_once_and_early_or_repeated_timers_are_noops() {
 #[test]
 fn prepared_session_that_never_starts_expires() {
     let mut p = Probe::new(0.0, cfg(), Role::Initiator);
-    assert_eq!(timer(&drain(&mut p)), Some(Some(5000.0)));
+    drain(&mut p);
+    assert_eq!(p.deadline(), Some(5000.0));
     p.handle(4999.0, Input::Timer);
     assert!(drain(&mut p).is_empty());
     p.handle(5001.0, Input::Timer);
@@ -297,8 +299,8 @@ fn we_answer_pings_and_ignore_foreign_pongs_and_junk() {
 #[test]
 fn without_any_answer_a_ping_waits_for_its_full_timeout() {
     let c = Config { pings: 2, ping_interval_ms: 0.0, ..cfg() };
-    let (mut p, out) = opened(Role::Initiator, c);
-    assert_eq!(timer(&out), Some(Some(200.0)));
+    let (mut p, _) = opened(Role::Initiator, c);
+    assert_eq!(p.deadline(), Some(200.0));
     p.handle(100.0, Input::Stats(None));
     p.handle(199.0, Input::Timer);
     assert!(!drain(&mut p).contains(&Output::GetStats));
@@ -424,7 +426,7 @@ fn final_stats_that_never_answer_do_not_hang_the_result() {
     let out = drain(&mut p);
     // the GetStats from open is still pending: no second request
     assert!(!out.contains(&Output::GetStats));
-    assert_eq!(timer(&out), Some(Some(102.0 + STATS_GRACE_MS)));
+    assert_eq!(p.deadline(), Some(102.0 + STATS_GRACE_MS));
     p.handle(102.0 + STATS_GRACE_MS, Input::Timer);
     let r = done(&drain(&mut p)).unwrap();
     assert_eq!(r.rtt_ms, Some(2.0));
@@ -476,7 +478,7 @@ fn two_probes_back_to_back_on_a_simulated_clock() {
     a.handle(60.0, Input::ChannelOpen);
     b.handle(60.0, Input::ChannelOpen);
     let mut in_flight: Vec<(f64, bool, String)> = Vec::new(); // (arrival, to_b, text)
-    let mut timers = [None::<f64>, None::<f64>];
+    let mut timers = [OneShot::new(), OneShot::new()];
     let mut results = [None::<Report>, None::<Report>];
     let mut now = 60.0;
     for _ in 0..10_000 {
@@ -484,18 +486,18 @@ fn two_probes_back_to_back_on_a_simulated_clock() {
             while let Some(o) = p.poll_output() {
                 match o {
                     Output::Send(s) => in_flight.push((now + one_way, i == 0, s)),
-                    Output::Timer(t) => timers[i] = t,
                     Output::GetStats => p.handle(now, Input::Stats(Some(&stats_with_rtt(0.050)))),
                     Output::Done(r) => results[i] = Some(r),
                     _ => {}
                 }
             }
+            let _ = timers[i].sync(p.deadline());
         }
         if results.iter().all(Option::is_some) {
             break;
         }
         let next_msg = in_flight.iter().map(|m| m.0).reduce(f64::min);
-        let next_timer = timers.iter().flatten().copied().reduce(f64::min);
+        let next_timer = timers.iter().filter_map(OneShot::armed_at).reduce(f64::min);
         now = match (next_msg, next_timer) {
             (Some(x), Some(y)) => x.min(y),
             (x, y) => x.or(y).expect("something pending"),
@@ -505,8 +507,8 @@ fn two_probes_back_to_back_on_a_simulated_clock() {
             if to_b { b.handle(now, Input::Message(&text)) } else { a.handle(now, Input::Message(&text)) }
         } else {
             for (i, p) in [&mut a, &mut b].into_iter().enumerate() {
-                if timers[i].is_some_and(|t| t <= now) {
-                    timers[i] = None;
+                if timers[i].armed_at().is_some_and(|t| t <= now) {
+                    timers[i].fired();
                     p.handle(now, Input::Timer);
                 }
             }
@@ -615,4 +617,65 @@ proptest! {
         prop_assert!(p.is_finished());
         if auto { prop_assert_eq!(dones, 1); } else { prop_assert!(dones <= 1); }
     }
+}
+
+#[test]
+fn the_peers_pings_are_answered_in_every_phase_of_ours() {
+    let ping = r#"{"type":"ping","seq":7,"ts":1}"#;
+    let pongs = |out: &[Output]| sends(out).iter().filter(|s| s.contains("\"pong\"")).count();
+    // manual mode: connecting (the peer's message overtook our `open`), open and waiting for
+    // measureRTT(), measuring, done measuring, closed by the page and lingering
+    let c = Config { auto_measure: false, ..cfg() };
+    let mut p = Probe::new(0.0, c, Role::Answerer);
+    p.handle(1.0, Input::Start);
+    drain(&mut p);
+    p.handle(2.0, Input::Message(ping));
+    assert_eq!(pongs(&drain(&mut p)), 1, "connecting");
+    p.handle(3.0, Input::ChannelOpen);
+    p.handle(4.0, Input::Message(ping));
+    assert_eq!(pongs(&drain(&mut p)), 1, "open, no measureRTT() yet");
+    p.handle(5.0, Input::Measure(MeasureSpec { pings: 1, interval_ms: 0.0, timeout_ms: 50.0 }));
+    drain(&mut p);
+    p.handle(6.0, Input::Message(ping));
+    assert_eq!(pongs(&drain(&mut p)), 1, "measuring");
+    p.handle(60.0, Input::Timer);
+    p.handle(61.0, Input::Stats(None));
+    assert!(drain(&mut p).iter().any(|o| matches!(o, Output::MeasureDone(_))));
+    p.handle(62.0, Input::Message(ping));
+    assert_eq!(pongs(&drain(&mut p)), 1, "measured");
+    p.handle(63.0, Input::Close);
+    drain(&mut p);
+    p.handle(64.0, Input::Message(ping));
+    assert_eq!(pongs(&drain(&mut p)), 1, "closed by the page, lingering");
+    // auto mode: done and lingering
+    let (mut q, out) = opened(Role::Initiator, Config { ping_interval_ms: 0.0, ..cfg() });
+    for (i, s) in sends(&out).iter().enumerate() {
+        q.handle(101.0 + i as f64, Input::Message(&pong_for(s)));
+    }
+    q.handle(121.0, Input::Stats(Some(&stats_with_rtt(0.002))));
+    let out = drain(&mut q);
+    assert!(done(&out).is_some());
+    q.handle(130.0, Input::Message(ping));
+    assert_eq!(pongs(&drain(&mut q)), 1, "auto mode, done");
+}
+
+#[test]
+fn a_measurement_ends_at_its_deadline_even_if_getstats_never_answers() {
+    let spec = MeasureSpec { pings: 3, interval_ms: 10.0, timeout_ms: 100.0 };
+    let c = Config { auto_measure: false, ..cfg() };
+    let mut p = Probe::new(0.0, c, Role::Initiator);
+    p.handle(1.0, Input::Start);
+    p.handle(10.0, Input::ChannelOpen);
+    p.handle(10.0, Input::Measure(spec));
+    let pings = sends(&drain(&mut p));
+    p.handle(11.0, Input::Message(&pong_for(&pings[0])));
+    // a page so busy that the timer only fires long after everything was due
+    let late = 10.0 + measure_deadline_ms(&spec) + 5.0;
+    assert!(p.deadline().unwrap() <= 10.0 + measure_deadline_ms(&spec));
+    p.handle(late, Input::Timer);
+    let out = drain(&mut p);
+    let r = out.iter().find_map(|o| if let Output::MeasureDone(r) = o { Some(r.clone()) } else { None });
+    let r = r.expect("settled at the first timer past the deadline");
+    assert_eq!(r.series.samples, 1);
+    assert_eq!(p.deadline(), None);
 }

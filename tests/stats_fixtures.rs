@@ -3,36 +3,21 @@
 //! reports with no candidate pair at all.
 #![cfg(not(target_arch = "wasm32"))]
 
-use p2p_probe::core::stats::{rtt_ms, select_pair, PathKind, StatEntry};
+use p2p_probe::core::stats::{rtt_ms, select_pair, wanted, PathKind, StatEntry};
 use serde_json::Value;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/stats");
 
-fn entry(v: &Value) -> StatEntry {
-    let s = |k: &str| v.get(k).and_then(Value::as_str).map(String::from);
-    let f = |k: &str| v.get(k).and_then(Value::as_f64);
-    let b = |k: &str| v.get(k).and_then(Value::as_bool);
-    StatEntry {
-        id: s("id").unwrap_or_default(),
-        kind: s("type").unwrap_or_default(),
-        selected_candidate_pair_id: s("selectedCandidatePairId"),
-        selected: b("selected"),
-        nominated: b("nominated"),
-        state: s("state"),
-        current_round_trip_time: f("currentRoundTripTime"),
-        total_round_trip_time: f("totalRoundTripTime"),
-        responses_received: f("responsesReceived"),
-        local_candidate_id: s("localCandidateId"),
-        remote_candidate_id: s("remoteCandidateId"),
-        candidate_type: s("candidateType"),
-        protocol: s("protocol"),
-    }
+/// The same mapping as the browser shell's (`StatEntry`'s serde field names, `stats::wanted`),
+/// here from JSON instead of from JS objects.
+fn entry(v: &Value) -> Option<StatEntry> {
+    serde_json::from_value::<StatEntry>(v.clone()).ok().filter(|e| wanted(&e.kind))
 }
 
 fn load(name: &str) -> Vec<StatEntry> {
     let text = std::fs::read_to_string(format!("{DIR}/{name}.json")).unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
-    v.as_array().unwrap().iter().map(entry).collect()
+    v.as_array().unwrap().iter().filter_map(entry).collect()
 }
 
 fn fixtures() -> Vec<(String, Value)> {

@@ -80,7 +80,7 @@ impl Core {
     }
 
     pub fn out(&mut self) -> Vec<f64> {
-        let mut v = Vec::new();
+        let mut v = vec![self.p.deadline().unwrap_or(-1.0)];
         for o in self.p.take_outputs() {
             match o {
                 Output::Send(t) | Output::ApplyRemote(_, t) => warn(&t),
@@ -107,7 +107,6 @@ impl Core {
                         warn(e.message());
                     }
                 }
-                Output::Timer(at) => v.push(at.unwrap_or(-1.0)),
                 Output::CreateOffer => v.push(-2.0),
                 Output::GetStats => v.push(-3.0),
                 Output::Connected => v.push(-4.0),

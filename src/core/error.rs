@@ -102,7 +102,6 @@ pub enum SignalError {
     DuplicateOffer,
     DuplicateAnswer,
     TooManyCandidates,
-    NotStarted,
     AlreadyStarted,
     TooManySessions,
 }
@@ -125,7 +124,6 @@ impl SignalError {
             Self::DuplicateOffer => "second offer ignored",
             Self::DuplicateAnswer => "second answer ignored",
             Self::TooManyCandidates => "too many buffered ICE candidates",
-            Self::NotStarted => "probe_start for a session not prepared",
             Self::AlreadyStarted => "duplicate probe_start",
             Self::TooManySessions => "too many concurrent probe sessions",
         }

@@ -5,11 +5,15 @@ use crate::prelude::*;
 pub mod codec;
 pub mod error;
 pub mod probe;
+pub mod record;
 pub mod role;
 pub mod series;
 pub mod stats;
+pub mod timer;
 
 pub use error::{ProbeError, SignalError, WireError};
 pub use probe::{Candidate, Config, Input, MeasureSpec, Output, Probe, Report, SdpKind, Signal};
+pub use record::ProbeRecord;
 pub use role::Role;
+pub use timer::{Arm, OneShot};
 

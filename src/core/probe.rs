@@ -19,6 +19,8 @@ use super::stats::{self, PairSample, StatEntry};
 pub const MAX_BUFFERED_CANDIDATES: usize = 64;
 /// Pings of the peer we answer on one connection (the legacy client sends 5).
 pub const MAX_ANSWERED_PINGS: u32 = 1024;
+/// Most pings one series may send (the `pings` option and `measureRTT({numPings})`).
+pub const MAX_PINGS: u32 = 1000;
 /// Warnings one probe may log; then one "suppressed" note and silence.
 pub const MAX_WARNINGS: u32 = 16;
 /// How long the final getStats may take before the result is sent without it.
@@ -143,8 +145,6 @@ pub enum Output {
     /// Send a text message on the data channel.
     Send(String),
     GetStats,
-    /// (Re)arm the single timer at this absolute time, or cancel it.
-    Timer(Option<f64>),
     /// The data channel is open (`onConnected`).
     Connected,
     /// The data channel closed (manual mode: `onClosed`; auto mode: after `Done`, so the
@@ -192,6 +192,9 @@ impl Measurement {
 struct Measurement {
     spec: MeasureSpec,
     started_at: f64,
+    /// The series ends here whatever the peer and the browser do: [`measure_deadline_ms`]
+    /// after `started_at`.
+    deadline_at: f64,
     next_send_at: f64,
     pings: Vec<Ping>,
     /// Set when every ping is answered or lost: waiting for the final getStats.
@@ -220,7 +223,6 @@ pub struct Probe {
     last_pair: Option<PairSample>,
     stats_rtt: Option<f64>,
     stats_pending: bool,
-    timer_at: Option<f64>,
     warnings: u32,
     /// Pending outputs, oldest first (a Vec: the shell takes them all at once).
     out: Vec<Output>,
@@ -228,13 +230,17 @@ pub struct Probe {
 
 /// The RTT we report: the selected pair's transport RTT from getStats (one ICE check, whole
 /// milliseconds in Chromium), refined on a steady path by the fastest data-channel ping when
-/// that is lower; the ping median when the browser gives no stats RTT.
+/// that is lower; the ping median when the browser gives no stats RTT, or one of 0 while a
+/// ping was answered.
 ///
 /// On a steady path (at least `STEADY_SAMPLES` answers, half of them within `STEADY_SPREAD_MS`
 /// of the fastest) the noise is the hosts' scheduling, which only ever adds delay, so the
 /// fastest sample is the path's RTT; a few pings slowed by a busy page do not change that. On a
 /// jittery path the spread is the path's own and the stats sample stands.
 pub fn best_rtt(stats_rtt: Option<f64>, series: &SeriesStats) -> Option<f64> {
+    // A stats RTT of 0 is below the browser's resolution (Chromium reports whole ms, Firefox
+    // often 0 on loopback): answered pings say more than that.
+    let stats_rtt = stats_rtt.filter(|s| *s > 0.0 || series.samples == 0);
     let steady = series.samples >= STEADY_SAMPLES
         && matches!((series.median_ms, series.min_ms), (Some(med), Some(min)) if med - min <= STEADY_SPREAD_MS);
     match (stats_rtt, series.min_ms) {
@@ -242,6 +248,14 @@ pub fn best_rtt(stats_rtt: Option<f64>, series: &SeriesStats) -> Option<f64> {
         (Some(s), _) => Some(s),
         (None, _) => series.median_ms,
     }
+}
+
+/// The longest a measurement can take: every ping sent on schedule, the last one waiting its
+/// full timeout, then the final getStats its grace. A measurement (a `measureRTT()` or a
+/// manager probe's series) that is still running this long after it began ends at once with
+/// what it has; pings still in flight then are neither samples nor losses.
+pub fn measure_deadline_ms(spec: &MeasureSpec) -> f64 {
+    f64::from(spec.pings.saturating_sub(1)) * spec.interval_ms + spec.timeout_ms + STATS_GRACE_MS
 }
 
 /// How long an unanswered ping of this series waits before it counts as lost.
@@ -255,7 +269,7 @@ fn loss_limit(m: &Measurement) -> f64 {
 
 impl Probe {
     pub fn new(now: f64, cfg: Config, role: Role) -> Probe {
-        let mut p = Probe {
+        Probe {
             cfg,
             role,
             phase: Phase::Prepared,
@@ -275,12 +289,9 @@ impl Probe {
             last_pair: None,
             stats_rtt: None,
             stats_pending: false,
-            timer_at: None,
             warnings: 0,
             out: Vec::new(),
-        };
-        p.rearm();
-        p
+        }
     }
 
     pub fn is_finished(&self) -> bool {
@@ -288,6 +299,10 @@ impl Probe {
     }
     pub fn is_started(&self) -> bool {
         self.phase != Phase::Prepared
+    }
+    /// The data channel has opened and not closed.
+    pub fn is_channel_open(&self) -> bool {
+        self.channel_open
     }
 
     /// The oldest pending output.
@@ -339,7 +354,6 @@ impl Probe {
             Input::Close => self.fail(now, ProbeError::Closed),
             Input::Ignored(why) => self.warn(why),
         }
-        self.rearm();
     }
 
     fn warn(&mut self, why: &'static str) {
@@ -448,11 +462,12 @@ impl Probe {
 
     fn begin_measure(&mut self, now: f64, spec: MeasureSpec) {
         let spec = MeasureSpec {
-            pings: spec.pings.clamp(1, 1000),
+            pings: spec.pings.clamp(1, MAX_PINGS),
             interval_ms: if spec.interval_ms.is_finite() { spec.interval_ms.max(0.0) } else { 0.0 },
             timeout_ms: if spec.timeout_ms.is_finite() { spec.timeout_ms.max(1.0) } else { 2000.0 },
         };
-        self.measurement = Some(Measurement { spec, started_at: now, next_send_at: now, pings: Vec::new(), finishing_since: None });
+        let deadline_at = now + measure_deadline_ms(&spec);
+        self.measurement = Some(Measurement { spec, started_at: now, deadline_at, next_send_at: now, pings: Vec::new(), finishing_since: None });
         self.progress(now);
     }
 
@@ -498,12 +513,14 @@ impl Probe {
         }
     }
 
+    /// A data-channel message. The peer's pings are answered in every phase: the shell only
+    /// delivers messages of a channel that exists, and the peer's series must not depend on
+    /// what ours is doing (measuring, waiting for `measureRTT()`, done, or not yet told that
+    /// the channel is open).
     fn on_message(&mut self, now: f64, text: &str) {
-        if self.phase != Phase::Open {
-            return;
-        }
         match codec::decode(text) {
             Ok(Wire::Ping { seq_raw, ts_raw, .. }) => self.answer(seq_raw, ts_raw),
+            Ok(Wire::Pong { .. }) if self.phase != Phase::Open => {}
             Ok(Wire::Pong { seq }) => {
                 let hit = self.measurement.as_mut().and_then(|m| m.pings.iter_mut().find(|p| p.seq == seq));
                 match hit {
@@ -583,8 +600,15 @@ impl Probe {
                 }
             }
             Phase::Open => {
-                let stale = self.measurement.as_ref().and_then(|m| m.finishing_since).is_some_and(|t| now >= t + STATS_GRACE_MS);
-                if stale {
+                let m = self.measurement.as_ref();
+                let overdue = m.is_some_and(|m| now >= m.deadline_at);
+                let stale = m.and_then(|m| m.finishing_since).is_some_and(|t| now >= t + STATS_GRACE_MS);
+                if overdue {
+                    // The series' own deadline: end with what it has, whatever is pending.
+                    self.stats_pending = false;
+                    self.end_series_early();
+                    self.finish_measure(now);
+                } else if stale {
                     // getStats never answered: report without it.
                     self.stats_pending = false;
                     self.finish_measure(now);
@@ -684,32 +708,32 @@ impl Probe {
         self.out.push(Output::Done(report));
     }
 
-    fn next_deadline(&self) -> Option<f64> {
+    /// When the core next needs an `Input::Timer`: the absolute time of its earliest deadline,
+    /// or `None` when nothing is pending. Read it after **every** input (str0m's
+    /// `Output::Timeout`, quinn's `poll_timeout()`): the browser timer is one-shot, so a timer
+    /// that fired a little early must be armed again for the same deadline, and only the
+    /// current deadline says so. [`OneShot`] does that bookkeeping for a driver.
+    #[must_use]
+    pub fn deadline(&self) -> Option<f64> {
         match self.phase {
             Phase::Prepared => self.cfg.start_timeout_ms.map(|t| self.created_at + t),
             Phase::Connecting => self.started_at.map(|s| s + self.cfg.connect_timeout_ms),
             Phase::Open => {
                 let m = self.measurement.as_ref()?;
                 if let Some(t) = m.finishing_since {
-                    return Some(t + STATS_GRACE_MS);
+                    return Some((t + STATS_GRACE_MS).min(m.deadline_at));
                 }
                 let send = (m.counted_len() < u64::from(m.spec.pings)).then_some(m.next_send_at);
                 let limit = loss_limit(m);
                 let expiry = m.counted().filter(|p| p.rtt.is_none() && !p.lost).map(|p| p.sent_at + limit).reduce(f64::min);
-                match (send, expiry) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                }
+                let next = match (send, expiry) {
+                    (Some(a), Some(b)) => a.min(b),
+                    (a, b) => a.or(b).unwrap_or(m.deadline_at),
+                };
+                Some(next.min(m.deadline_at))
             }
             Phase::Finished => None,
         }
     }
 
-    fn rearm(&mut self) {
-        let next = self.next_deadline();
-        if next != self.timer_at {
-            self.timer_at = next;
-            self.out.push(Output::Timer(next));
-        }
-    }
 }

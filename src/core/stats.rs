@@ -8,12 +8,15 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-/// The fields of one stats object that we read. The shell fills it from a JS stats object;
-/// native tests fill it from recorded JSON fixtures.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The fields of one stats object that we read, deserialised by name from a browser stats
+/// object: by serde-wasm-bindgen in the shell, by serde_json from recorded reports in the
+/// native tests (one mapping for both). Missing fields are `None`; other fields are ignored.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct StatEntry {
     pub id: String,
     /// The stats `type` (`transport`, `candidate-pair`, `local-candidate`, ...).
+    #[serde(rename = "type")]
     pub kind: String,
     pub selected_candidate_pair_id: Option<String>,
     pub selected: Option<bool>,
@@ -26,6 +29,11 @@ pub struct StatEntry {
     pub remote_candidate_id: Option<String>,
     pub candidate_type: Option<String>,
     pub protocol: Option<String>,
+}
+
+/// The stats types [`select_pair`] reads; the shell skips every other object of a report.
+pub fn wanted(kind: &str) -> bool {
+    matches!(kind, "transport" | "candidate-pair" | "local-candidate" | "remote-candidate")
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,28 +1,61 @@
-//! One probe connection in the browser: an `RTCPeerConnection`, its data channel, one timer,
-//! and the core [`Probe`] that decides everything. Callbacks hold only a `Weak` to the state,
-//! so there is no `Rc` cycle; `Conn` holds the only strong reference, and dropping it closes
-//! the peer connection and removes every listener.
+//! One probe connection in the browser, as a task.
+//!
+//! `Conn::new` spawns [`drive`] (wasm-bindgen-futures `spawn_local`): the task owns the core
+//! [`Probe`], the `RTCPeerConnection`, its data channel, their event listeners (gloo-events:
+//! each removes itself on drop), the pending promises of the browser (as `JsFuture`s) and one
+//! timer (gloo-timers). Everything reaches it as a typed [`Event`] through a `futures` channel:
+//! what the owner asks (`start`, signals, `measureRTT`, `close`), what the browser reports
+//! (listeners), and what its promises resolve to. Each turn of the loop:
+//!
+//! 1. feed one event to the core;
+//! 2. carry out every `Output` of the core, one `match` arm each;
+//! 3. re-arm the one-shot timer from the core's current deadline (`core::timer::OneShot`);
+//! 4. wait for whichever comes first: an event, a promise, the timer, the linger.
+//!
+//! Following one probe from `probe_start` to `probe_result`: `Event::Start` creates the peer
+//! connection and gives the core `Input::Start`; the initiator's core asks `CreateOffer`
+//! (data channel + an offer promise whose SDP goes out as `probe_signal`), the answerer's core
+//! asks `ApplyRemote` for the offer (then an answer promise); candidates flow both ways;
+//! `ChannelOpen` starts the ping series; the core's `Done` goes to the owner (`Notice::Done`),
+//! which sends `probe_result`. The task then lingers while the channel is open (answering the
+//! peer's pings) for up to `LINGER_MS`, and ends: listeners removed, channel and peer
+//! connection closed, `Notice::Ended`.
+//!
+//! The probe state is owned by the task alone, so nothing can re-enter it: a page callback
+//! that calls back (`onConnected` -> `measureRTT()`) only queues an event for the next turn.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use core::cell::RefCell;
-use alloc::rc::{Rc, Weak};
+use alloc::rc::Rc;
+use core::cell::Cell;
 
-use js_sys::{Array, Function, Object};
+use futures::channel::{mpsc, oneshot};
+use futures::future::{FusedFuture, LocalBoxFuture};
+use futures::stream::FuturesUnordered;
+use futures::{select, FutureExt, StreamExt};
+use gloo_events::EventListener;
+use gloo_timers::future::TimeoutFuture;
+use js_sys::Object;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MessageEvent, RtcDataChannel, RtcDataChannelEvent, RtcPeerConnection, RtcPeerConnectionIceEvent,
+    MessageEvent, RtcDataChannel, RtcDataChannelEvent, RtcDataChannelInit, RtcDataChannelState, RtcDataChannelType,
+    RtcIceCandidate, RtcIceCandidateInit, RtcIceConnectionState, RtcPeerConnection, RtcPeerConnectionIceEvent,
+    RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit, RtcStatsReport,
 };
 
-use super::convert::{self, get, set};
-use super::shim::{self, Port};
-use super::{emit, now, warn, Handler, Timer};
+use super::convert::{self, set};
+use super::{emit, now, warn};
+use crate::core::stats::{self, StatEntry};
+use crate::core::{Arm, Candidate, Config, Input, MeasureSpec, OneShot, Output, Probe, Report, Role, SdpKind, Signal};
 
-/// How long a getStats() may take before we go on without it.
+/// How long a getStats() may take before we go on without it (Firefox never settles one that
+/// was pending when its peer connection closed).
 pub const STATS_WAIT_MS: u32 = 1000;
-use crate::core::stats;
-use crate::core::{Input, MeasureSpec, Output, Probe, Report, Role, SdpKind, Signal};
+/// After its result, a connection stays open this long (or until the peer closes it) so the
+/// peer's own ping series, which may still be running, gets its pongs.
+pub const LINGER_MS: u32 = 1000;
 
 #[wasm_bindgen]
 extern "C" {
@@ -44,408 +77,511 @@ pub enum Notice {
     Closed,
     MeasureDone(Report),
     Done(Report),
+    /// The task has ended: everything is released.
+    Ended,
 }
 
-struct State {
-    probe: Probe,
-    session: String,
-    peer: String,
-    socket: JsValue,
-    rtc_config: Object,
-    pc: Option<RtcPeerConnection>,
-    dc: Option<RtcDataChannel>,
-    /// Removes the peer connection's / the data channel's event listeners.
-    pc_listeners: Option<Function>,
-    dc_listeners: Option<Function>,
-    timer: Option<Timer>,
-    notify: Rc<dyn Fn(Notice)>,
-    torn_down: bool,
-    /// The one handler for every JS callback of this connection (listeners, promise results,
-    /// the timer); `teardown` switches it off, then drops it.
-    handler: Option<Handler>,
+/// Everything the task reacts to.
+enum Event {
+    // --- from the owner
+    Start,
+    Signal(Signal),
+    Ignored(&'static str),
+    Measure(MeasureSpec),
+    /// `getRTT()`: the selected pair's RTT, answered on the sender.
+    StatsRtt(oneshot::Sender<Option<f64>>),
+    /// End the probe; `linger`: keep an open channel a while to answer the peer's pings.
+    Close { linger: bool },
+    // --- from the browser's listeners
+    IceCandidate(Option<RtcIceCandidate>),
+    StateChange,
+    DataChannel(RtcDataChannel),
+    ChannelOpen,
+    Message(JsValue),
+    ChannelClosed,
+    // --- what the browser's promises resolved to
+    LocalDescription(SdpKind, Result<String, JsValue>),
+    RemoteApplied(SdpKind, Result<(), JsValue>),
+    CandidateAdded(Result<(), JsValue>),
+    Stats(Option<Vec<StatEntry>>),
+    /// A `StatsRtt` request has been answered.
+    Replied,
+    // --- the task's own timers
+    Timer,
+    LingerOver,
 }
 
-type Shared = Rc<RefCell<State>>;
+/// What the owner can read without waiting for the task.
+#[derive(Default)]
+pub struct Status {
+    channel_open: Cell<bool>,
+    finished: Cell<bool>,
+}
 
+/// The owner's handle. Dropping it closes the probe (lingering if its channel is open); the
+/// task then ends by itself.
 pub struct Conn {
-    shared: Shared,
+    tx: mpsc::UnboundedSender<Event>,
+    status: Rc<Status>,
 }
 
 impl Conn {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        session: String,
-        peer: String,
-        role: Role,
-        socket: JsValue,
-        rtc_config: Object,
-        cfg: crate::core::Config,
-        notify: Rc<dyn Fn(Notice)>,
-    ) -> Conn {
-        let probe = Probe::new(now(), cfg, role);
-        let state = State {
-            probe,
+    pub fn new(session: String, peer: String, role: Role, socket: JsValue, rtc_config: Object, cfg: Config, notify: Rc<dyn Fn(Notice)>) -> Conn {
+        let (tx, rx) = mpsc::unbounded();
+        let status = Rc::new(Status::default());
+        let driver = Driver {
+            probe: Probe::new(now(), cfg, role),
             session,
             peer,
             socket,
             rtc_config,
+            tx: tx.clone(),
             pc: None,
             dc: None,
-            pc_listeners: None,
-            dc_listeners: None,
-            timer: None,
+            pc_listeners: Vec::new(),
+            dc_listeners: Vec::new(),
+            ops: FuturesUnordered::new(),
+            one_shot: OneShot::new(),
+            timer: futures::future::Fuse::terminated(),
+            linger: futures::future::Fuse::terminated(),
+            linger_allowed: true,
+            ended: false,
+            status: Rc::clone(&status),
             notify,
-            torn_down: false,
-            handler: None,
         };
-        let conn = Conn { shared: Rc::new(RefCell::new(state)) };
-        let weak = Rc::downgrade(&conn.shared);
-        let handler = Handler::new(move |tag: JsValue, value: JsValue| {
-            if let (Some(rc), Some(tag)) = (weak.upgrade(), tag.as_string()) {
-                on_event(&rc, &tag, value);
-            }
-        });
-        if let Ok(mut s) = conn.shared.try_borrow_mut() {
-            s.handler = Some(handler);
-        }
-        // Arm the start timeout the core asked for on creation.
-        step(&conn.shared, None);
-        conn
+        wasm_bindgen_futures::spawn_local(drive(driver, rx));
+        Conn { tx, status }
+    }
+
+    fn send(&self, ev: Event) {
+        // An error means the task has ended: nothing is left to act on the event.
+        let _ = self.tx.unbounded_send(ev);
+    }
+
+    /// A handle that only feeds server events to this connection (for a socket handler): it
+    /// does not close the probe when dropped.
+    pub fn sink(&self) -> Sink {
+        Sink(self.tx.clone())
     }
 
     /// `probe_start` / `start()`: a fresh RTCPeerConnection, then the core decides.
     pub fn start(&self) {
-        let created = {
-            let Ok(s) = self.shared.try_borrow() else { return };
-            if s.torn_down || s.pc.is_some() || s.probe.is_started() {
-                None
-            } else {
-                Some(RtcPeerConnection::new_with_configuration(s.rtc_config.unchecked_ref()))
-            }
-        };
-        match created {
-            None => step(&self.shared, Some(Input::Start)), // duplicate start: the core warns
-            Some(Ok(pc)) => {
-                let events = ["icecandidate", "connectionstatechange", "iceconnectionstatechange", "datachannel"];
-                // Firefox tears a connection down after a few seconds when nobody listens for
-                // iceconnectionstatechange.
-                let remove = listen(&self.shared, &pc, &events);
-                if let Ok(mut s) = self.shared.try_borrow_mut() {
-                    s.pc = Some(pc);
-                    s.pc_listeners = remove;
-                }
-                step(&self.shared, Some(Input::Start));
-            }
-            Some(Err(e)) => {
-                if let Ok(s) = self.shared.try_borrow() {
-                    warn(&s.session, "RTCPeerConnection could not be created");
-                }
-                console_detail(&e);
-                step(&self.shared, Some(Input::Start));
-                step(&self.shared, Some(Input::LocalFailed));
-            }
-        }
-    }
-
-    pub fn signal(&self, s: Signal) {
-        step(&self.shared, Some(Input::Signal(s)));
-    }
-
-    /// Logs, under this probe's warning cap, why the shell dropped something.
-    pub fn ignored(&self, why: &'static str) {
-        step(&self.shared, Some(Input::Ignored(why)));
+        self.send(Event::Start);
     }
 
     pub fn measure(&self, spec: MeasureSpec) {
-        step(&self.shared, Some(Input::Measure(spec)));
+        self.send(Event::Measure(spec));
+    }
+
+    /// The selected pair's transport RTT in ms, read with a fresh getStats.
+    pub fn stats_rtt(&self) -> oneshot::Receiver<Option<f64>> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Event::StatsRtt(reply));
+        rx
     }
 
     pub fn is_ready(&self) -> bool {
-        self.shared
-            .try_borrow()
-            .ok()
-            .and_then(|s| s.dc.as_ref().map(is_open))
-            .unwrap_or(false)
+        self.status.channel_open.get()
     }
 
     pub fn is_closed(&self) -> bool {
-        self.shared.try_borrow().map(|s| s.torn_down || s.probe.is_finished()).unwrap_or(true)
+        self.status.finished.get() || self.tx.is_closed()
     }
 
-    pub fn peer_connection(&self) -> Option<RtcPeerConnection> {
-        self.shared.try_borrow().ok().and_then(|s| s.pc.clone())
+    /// Ends the probe (reporting `closed` if it had not finished) and releases everything;
+    /// with `linger`, an open channel first stays up to `LINGER_MS` to answer the peer's pings
+    /// (until the peer closes it). Idempotent.
+    pub fn close(&self, linger: bool) {
+        self.status.finished.set(true);
+        self.status.channel_open.set(false);
+        self.send(Event::Close { linger });
+    }
+}
+
+/// See [`Conn::sink`].
+pub struct Sink(mpsc::UnboundedSender<Event>);
+
+impl Sink {
+    pub fn start(&self) {
+        let _ = self.0.unbounded_send(Event::Start);
     }
 
-    /// Ends the probe (reporting `closed` if it had not finished) and releases everything.
-    /// Idempotent.
-    pub fn close(&self) {
-        step(&self.shared, Some(Input::Close));
-        teardown(&self.shared);
+    pub fn signal(&self, s: Signal) {
+        let _ = self.0.unbounded_send(Event::Signal(s));
+    }
+
+    pub fn ignored(&self, why: &'static str) {
+        let _ = self.0.unbounded_send(Event::Ignored(why));
     }
 }
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        teardown(&self.shared);
+        self.send(Event::Close { linger: true });
     }
 }
 
-/// `obj[key] === value` for a state string. Read as strings rather than through web-sys's enums,
-/// whose conversion code (with a panic path for unknown values) costs more than this.
-fn is_state(obj: &JsValue, key: &str, value: &str) -> bool {
-    get(obj, key).as_string().as_deref() == Some(value)
+/// The task's state: the core and every browser object of this probe.
+struct Driver {
+    probe: Probe,
+    session: String,
+    peer: String,
+    socket: JsValue,
+    rtc_config: Object,
+    /// For the listeners: they report into the task's own channel.
+    tx: mpsc::UnboundedSender<Event>,
+    pc: Option<RtcPeerConnection>,
+    dc: Option<RtcDataChannel>,
+    pc_listeners: Vec<EventListener>,
+    dc_listeners: Vec<EventListener>,
+    /// The browser's pending promises, each ending in an `Event`.
+    ops: FuturesUnordered<LocalBoxFuture<'static, Event>>,
+    one_shot: OneShot,
+    timer: futures::future::Fuse<TimeoutFuture>,
+    linger: futures::future::Fuse<TimeoutFuture>,
+    linger_allowed: bool,
+    ended: bool,
+    status: Rc<Status>,
+    notify: Rc<dyn Fn(Notice)>,
 }
 
-fn is_open(dc: &RtcDataChannel) -> bool {
-    is_state(dc, "readyState", "open")
+async fn drive(mut d: Driver, mut rx: mpsc::UnboundedReceiver<Event>) {
+    loop {
+        d.carry_out();
+        d.after_turn();
+        if d.ended {
+            break;
+        }
+        let ev = select! {
+            ev = rx.next() => ev.unwrap_or(Event::Close { linger: false }),
+            ev = d.ops.select_next_some() => ev,
+            () = &mut d.timer => Event::Timer,
+            () = &mut d.linger => Event::LingerOver,
+        };
+        d.handle(ev);
+    }
+    d.teardown();
+    (d.notify)(Notice::Ended);
+}
+
+impl Driver {
+    fn handle(&mut self, ev: Event) {
+        let now = now();
+        match ev {
+            Event::Start => self.start(now),
+            Event::Signal(s) => self.probe.handle(now, Input::Signal(s)),
+            Event::Ignored(why) => self.probe.handle(now, Input::Ignored(why)),
+            Event::Measure(spec) => self.probe.handle(now, Input::Measure(spec)),
+            Event::StatsRtt(reply) => match self.pc.clone() {
+                Some(pc) => self.ops.push(
+                    async move {
+                        let rtt = get_stats(pc).await.and_then(|e| stats::select_pair(&e)).and_then(|p| stats::rtt_ms(&p, None));
+                        let _ = reply.send(rtt);
+                        Event::Replied
+                    }
+                    .boxed_local(),
+                ),
+                None => {
+                    let _ = reply.send(None);
+                }
+            },
+            Event::Close { linger } => {
+                self.linger_allowed &= linger;
+                self.probe.handle(now, Input::Close);
+            }
+            Event::IceCandidate(c) => {
+                // `null` is the end of our candidates: the peer learns nothing from it
+                if let Some(c) = c {
+                    self.send_signal("ice-candidate", &c.to_json().into());
+                }
+            }
+            Event::StateChange => {
+                let failed = self.pc.as_ref().is_some_and(|pc| {
+                    pc.connection_state() == RtcPeerConnectionState::Failed || pc.ice_connection_state() == RtcIceConnectionState::Failed
+                });
+                if failed {
+                    self.probe.handle(now, Input::ConnectionFailed);
+                }
+            }
+            Event::DataChannel(dc) => {
+                if self.dc.is_some() {
+                    warn(&self.session, "extra data channel from the peer closed");
+                    dc.close();
+                } else {
+                    self.attach_channel(dc);
+                }
+            }
+            Event::ChannelOpen => self.probe.handle(now, Input::ChannelOpen),
+            Event::Message(data) => match data.as_string() {
+                Some(text) => self.probe.handle(now, Input::Message(&text)),
+                None => self.probe.handle(now, Input::Ignored("binary data-channel message ignored")),
+            },
+            Event::ChannelClosed => self.probe.handle(now, Input::ChannelClosed),
+            Event::LocalDescription(kind, Ok(sdp)) => {
+                let desc = convert::description(kind_str(kind), &sdp);
+                self.send_signal(kind_str(kind), &desc.into());
+            }
+            Event::LocalDescription(_, Err(e)) => {
+                console_detail(&e);
+                self.probe.handle(now, Input::LocalFailed);
+            }
+            Event::RemoteApplied(kind, result) => {
+                if let Err(e) = &result {
+                    console_detail(e);
+                }
+                let ok = result.is_ok();
+                self.probe.handle(now, Input::RemoteApplied { ok });
+                if ok && kind == SdpKind::Offer {
+                    self.describe_local(SdpKind::Answer);
+                }
+            }
+            Event::CandidateAdded(Ok(())) | Event::Replied => {}
+            Event::CandidateAdded(Err(_)) => warn(&self.session, "ICE candidate rejected by the browser"),
+            Event::Stats(entries) => self.probe.handle(now, Input::Stats(entries.as_deref())),
+            Event::Timer => {
+                // the browser timer is one-shot: it is spent, whatever the core makes of it
+                self.one_shot.fired();
+                self.probe.handle(now, Input::Timer);
+            }
+            Event::LingerOver => self.linger_allowed = false,
+        }
+    }
+
+    /// Every output of the core, in order.
+    fn carry_out(&mut self) {
+        for out in self.probe.take_outputs() {
+            match out {
+                Output::CreateOffer => self.create_offer(),
+                Output::ApplyRemote(kind, sdp) => self.apply_remote(kind, &sdp),
+                Output::AddCandidate(c) => self.add_candidate(&c),
+                Output::Send(text) => self.send(&text),
+                Output::GetStats => match self.pc.clone() {
+                    Some(pc) => self.ops.push(get_stats(pc).map(Event::Stats).boxed_local()),
+                    None => self.probe.handle(now(), Input::Stats(None)),
+                },
+                Output::Connected => {
+                    self.status.channel_open.set(true);
+                    (self.notify)(Notice::Connected);
+                }
+                Output::Closed => {
+                    self.status.channel_open.set(false);
+                    (self.notify)(Notice::Closed);
+                }
+                Output::Warn(why) => warn(&self.session, why),
+                Output::MeasureDone(r) => (self.notify)(Notice::MeasureDone(r)),
+                Output::Done(r) => {
+                    self.status.finished.set(true);
+                    (self.notify)(Notice::Done(r));
+                }
+            }
+        }
+    }
+
+    /// After each turn: the timer from the core's deadline, and whether the task goes on.
+    fn after_turn(&mut self) {
+        match self.one_shot.sync(self.probe.deadline()) {
+            Arm::Keep => {}
+            // Replacing the timer drops the old one, which clears it.
+            Arm::Clear => self.timer = futures::future::Fuse::terminated(),
+            Arm::Set(at) => self.timer = TimeoutFuture::new(convert::ceil_u32(at - now())).fuse(),
+        }
+        let open = self.probe.is_channel_open() && self.dc.as_ref().is_some_and(|dc| dc.ready_state() == RtcDataChannelState::Open);
+        self.status.channel_open.set(open && !self.status.finished.get());
+        if self.probe.is_finished() {
+            self.status.finished.set(true);
+            if !(self.linger_allowed && open) {
+                self.ended = true;
+            } else if self.linger.is_terminated() {
+                self.linger = TimeoutFuture::new(LINGER_MS).fuse();
+            }
+        }
+    }
+
+    fn start(&mut self, now: f64) {
+        if self.pc.is_none() && !self.probe.is_started() {
+            match RtcPeerConnection::new_with_configuration(self.rtc_config.unchecked_ref()) {
+                Ok(pc) => {
+                    let tx = self.tx.clone();
+                    self.pc_listeners.push(listen(&pc, "icecandidate", tx.clone(), |e| {
+                        Event::IceCandidate(e.dyn_ref::<RtcPeerConnectionIceEvent>().and_then(RtcPeerConnectionIceEvent::candidate))
+                    }));
+                    self.pc_listeners.push(listen(&pc, "connectionstatechange", tx.clone(), |_| Event::StateChange));
+                    // Firefox tears a connection down after a few seconds when nobody listens
+                    // for iceconnectionstatechange.
+                    self.pc_listeners.push(listen(&pc, "iceconnectionstatechange", tx.clone(), |_| Event::StateChange));
+                    self.pc_listeners.push(listen(&pc, "datachannel", tx, |e| match e.dyn_ref::<RtcDataChannelEvent>() {
+                        Some(e) => Event::DataChannel(e.channel()),
+                        None => Event::Ignored("datachannel event without a channel"),
+                    }));
+                    self.pc = Some(pc);
+                }
+                Err(e) => {
+                    warn(&self.session, "RTCPeerConnection could not be created");
+                    console_detail(&e);
+                    self.probe.handle(now, Input::Start);
+                    self.probe.handle(now, Input::LocalFailed);
+                    return;
+                }
+            }
+        }
+        // a duplicate start: the core warns
+        self.probe.handle(now, Input::Start);
+    }
+
+    fn create_offer(&mut self) {
+        let Some(pc) = self.pc.clone() else { return };
+        let init = RtcDataChannelInit::new();
+        init.set_ordered(false);
+        init.set_max_retransmits(0);
+        let dc = pc.create_data_channel_with_data_channel_dict("game", &init);
+        self.attach_channel(dc);
+        self.describe_local(SdpKind::Offer);
+    }
+
+    /// createOffer/createAnswer, setLocalDescription, then the SDP as set (reported as
+    /// `LocalDescription`).
+    fn describe_local(&mut self, kind: SdpKind) {
+        let Some(pc) = self.pc.clone() else { return };
+        self.ops.push(
+            async move {
+                let created = match kind {
+                    SdpKind::Offer => pc.create_offer(),
+                    SdpKind::Answer => pc.create_answer(),
+                };
+                let result = async {
+                    let desc = JsFuture::from(created).await?;
+                    JsFuture::from(pc.set_local_description(desc.unchecked_ref())).await?;
+                    pc.local_description()
+                        .map(|d| d.sdp())
+                        .filter(|sdp| !sdp.is_empty())
+                        .ok_or_else(|| JsValue::from_str("no local description after setLocalDescription"))
+                }
+                .await;
+                Event::LocalDescription(kind, result)
+            }
+            .boxed_local(),
+        );
+    }
+
+    fn apply_remote(&mut self, kind: SdpKind, sdp: &str) {
+        let Some(pc) = self.pc.clone() else { return };
+        let desc = RtcSessionDescriptionInit::new(match kind {
+            SdpKind::Offer => RtcSdpType::Offer,
+            SdpKind::Answer => RtcSdpType::Answer,
+        });
+        desc.set_sdp(sdp);
+        let applied = JsFuture::from(pc.set_remote_description(&desc));
+        self.ops.push(async move { Event::RemoteApplied(kind, applied.await.map(drop)) }.boxed_local());
+    }
+
+    fn add_candidate(&mut self, c: &Candidate) {
+        let Some(pc) = self.pc.clone() else { return };
+        let init = RtcIceCandidateInit::new(&c.candidate);
+        init.set_sdp_mid(c.sdp_mid.as_deref());
+        init.set_sdp_m_line_index(c.sdp_m_line_index);
+        if let Some(u) = c.username_fragment.as_deref() {
+            // not in web-sys's RTCIceCandidateInit
+            set(init.unchecked_ref(), "usernameFragment", &JsValue::from_str(u));
+        }
+        let added = JsFuture::from(pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init)));
+        self.ops.push(async move { Event::CandidateAdded(added.await.map(drop)) }.boxed_local());
+    }
+
+    fn send(&self, text: &str) {
+        match &self.dc {
+            Some(dc) if dc.ready_state() == RtcDataChannelState::Open => {
+                if dc.send_with_str(text).is_err() {
+                    warn(&self.session, "data channel send failed");
+                }
+            }
+            _ => warn(&self.session, "data channel not open: message not sent"),
+        }
+    }
+
+    fn attach_channel(&mut self, dc: RtcDataChannel) {
+        dc.set_binary_type(RtcDataChannelType::Arraybuffer);
+        let tx = self.tx.clone();
+        self.dc_listeners.push(listen(&dc, "open", tx.clone(), |_| Event::ChannelOpen));
+        self.dc_listeners.push(listen(&dc, "message", tx.clone(), |e| {
+            Event::Message(e.dyn_ref::<MessageEvent>().map_or(JsValue::UNDEFINED, MessageEvent::data))
+        }));
+        self.dc_listeners.push(listen(&dc, "close", tx, |_| Event::ChannelClosed));
+        let already_open = dc.ready_state() == RtcDataChannelState::Open;
+        self.dc = Some(dc);
+        if already_open {
+            self.probe.handle(now(), Input::ChannelOpen);
+        }
+    }
+
+    fn send_signal(&self, kind: &str, payload: &JsValue) {
+        let msg = Object::new();
+        set(&msg, "probe_session_id", &JsValue::from_str(&self.session));
+        set(&msg, "target_subject_id", &JsValue::from_str(&self.peer));
+        set(&msg, "type", &JsValue::from_str(kind));
+        set(&msg, "payload", payload);
+        if emit(&self.socket, "probe_signal", &msg).is_err() {
+            warn(&self.session, "socket.emit(probe_signal) threw");
+        }
+    }
+
+    /// Removes the listeners and the timers, drops the pending promises, then closes the
+    /// channel and the peer connection.
+    fn teardown(&mut self) {
+        self.status.finished.set(true);
+        self.status.channel_open.set(false);
+        self.pc_listeners.clear();
+        self.dc_listeners.clear();
+        self.timer = futures::future::Fuse::terminated();
+        self.linger = futures::future::Fuse::terminated();
+        self.ops.clear();
+        if let Some(dc) = self.dc.take() {
+            dc.close();
+        }
+        if let Some(pc) = self.pc.take() {
+            pc.close();
+        }
+    }
+}
+
+fn kind_str(kind: SdpKind) -> &'static str {
+    match kind {
+        SdpKind::Offer => "offer",
+        SdpKind::Answer => "answer",
+    }
+}
+
+/// An event listener that turns each browser event into an [`Event`] for the task; removed
+/// when dropped (gloo-events).
+fn listen(target: &web_sys::EventTarget, event: &'static str, tx: mpsc::UnboundedSender<Event>, map: impl Fn(&web_sys::Event) -> Event + 'static) -> EventListener {
+    EventListener::new(target, event, move |e| {
+        // An error means the task has ended and its listeners are being dropped.
+        let _ = tx.unbounded_send(map(e));
+    })
+}
+
+/// getStats within `STATS_WAIT_MS`, as the fields the core reads (`None`: failed or too slow).
+async fn get_stats(pc: RtcPeerConnection) -> Option<Vec<StatEntry>> {
+    let mut report = JsFuture::from(pc.get_stats()).fuse();
+    let mut late = TimeoutFuture::new(STATS_WAIT_MS).fuse();
+    let report = select! {
+        r = report => r.ok()?,
+        () = late => return None,
+    };
+    Some(stat_entries(report.unchecked_ref()))
+}
+
+/// The objects of a stats report that the core reads (`stats::wanted`), each deserialised into
+/// a [`StatEntry`]; an object of an unexpected shape is skipped.
+pub fn stat_entries(report: &RtcStatsReport) -> Vec<StatEntry> {
+    report
+        .values()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter_map(|v| serde_wasm_bindgen::from_value::<StatEntry>(v).ok())
+        .filter(|e| stats::wanted(&e.kind))
+        .collect()
 }
 
 fn console_detail(e: &JsValue) {
     super::console_warn2("[p2p-probe]", e);
-}
-
-/// Removes listeners and the timer first, then closes the channel and the peer connection.
-fn teardown(rc: &Shared) {
-    let parts = {
-        let Ok(mut s) = rc.try_borrow_mut() else { return };
-        if s.torn_down {
-            return;
-        }
-        s.torn_down = true;
-        (s.timer.take(), [s.pc_listeners.take(), s.dc_listeners.take()], s.handler.take(), s.dc.take(), s.pc.take())
-    };
-    let (timer, listeners, handler, dc, pc) = parts;
-    drop(timer);
-    for remove in listeners.iter().flatten() {
-        let _ = remove.call0(&JsValue::NULL);
-    }
-    // Promises still pending on this connection now report to nobody.
-    drop(handler);
-    if let Some(dc) = dc {
-        dc.close();
-    }
-    if let Some(pc) = pc {
-        pc.close();
-    }
-}
-
-/// Adds listeners for `events` on `target` that report to this connection's handler; returns
-/// the function that removes them.
-fn listen(rc: &Shared, target: &JsValue, events: &[&str]) -> Option<Function> {
-    let s = rc.try_borrow().ok()?;
-    let port = s.handler.as_ref()?.port();
-    let list: Array = events.iter().map(|e| JsValue::from_str(e)).collect();
-    Some(shim::listen(target, &list, port))
-}
-
-/// This connection's port (see `Handler`), unless it is torn down.
-fn port_of(rc: &Shared) -> Option<Port> {
-    rc.try_borrow().ok()?.handler.as_ref().map(|h| h.port().clone())
-}
-
-/// Feeds one input to the core (or none, to flush outputs) and carries out what it asks.
-/// The `RefCell` is never borrowed while JS runs, so callbacks may re-enter freely.
-fn step(rc: &Shared, input: Option<Input<'_>>) {
-    let (outs, notify) = {
-        let Ok(mut s) = rc.try_borrow_mut() else { return };
-        if s.torn_down {
-            return;
-        }
-        if let Some(input) = input {
-            s.probe.handle(now(), input);
-        }
-        let outs = s.probe.take_outputs();
-        (outs, s.notify.clone())
-    };
-    for o in outs {
-        exec(rc, &notify, o);
-    }
-}
-
-fn weak_step(weak: &Weak<RefCell<State>>, input: Input<'_>) {
-    if let Some(rc) = weak.upgrade() {
-        step(&rc, Some(input));
-    }
-}
-
-/// Every JS callback of a connection, by tag (see js/shim.js).
-fn on_event(rc: &Shared, tag: &str, v: JsValue) {
-    let pc = || rc.try_borrow().ok().and_then(|s| s.pc.clone());
-    match tag {
-        "icecandidate" => {
-            if let Some(c) = v.unchecked_into::<RtcPeerConnectionIceEvent>().candidate() {
-                send_signal(rc, "ice-candidate", &c.to_json().into());
-            }
-        }
-        "connectionstatechange" if pc().is_some_and(|pc| is_state(&pc, "connectionState", "failed")) => {
-            step(rc, Some(Input::ConnectionFailed));
-        }
-        "iceconnectionstatechange" if pc().is_some_and(|pc| is_state(&pc, "iceConnectionState", "failed")) => {
-            step(rc, Some(Input::ConnectionFailed));
-        }
-        "datachannel" => {
-            let dc = v.unchecked_into::<RtcDataChannelEvent>().channel();
-            let has = rc.try_borrow().map(|s| s.dc.is_some()).unwrap_or(true);
-            if has {
-                if let Ok(s) = rc.try_borrow() {
-                    warn(&s.session, "extra data channel from the peer closed");
-                }
-                dc.close();
-            } else {
-                attach_channel(rc, dc);
-            }
-        }
-        "open" => step(rc, Some(Input::ChannelOpen)),
-        "message" => match v.unchecked_into::<MessageEvent>().data().as_string() {
-            Some(text) => step(rc, Some(Input::Message(&text))),
-            None => step(rc, Some(Input::Ignored("binary data-channel message ignored"))),
-        },
-        "close" => step(rc, Some(Input::ChannelClosed)),
-        "offer" | "answer" => {
-            let sdp = v.as_string().unwrap_or_default();
-            send_signal(rc, tag, &convert::description(tag, &sdp).into());
-        }
-        "local_error" => {
-            console_detail(&v);
-            step(rc, Some(Input::LocalFailed));
-        }
-        "remote_ok" => {
-            step(rc, Some(Input::RemoteApplied { ok: true }));
-            if v.as_string().as_deref() == Some("offer") {
-                if let (Some(pc), Some(port)) = (pc(), port_of(rc)) {
-                    shim::describe_local(&pc, "answer", &port);
-                }
-            }
-        }
-        "remote_error" => {
-            console_detail(&v);
-            step(rc, Some(Input::RemoteApplied { ok: false }));
-        }
-        "candidate_error" => {
-            if let Ok(s) = rc.try_borrow() {
-                warn(&s.session, "ICE candidate rejected by the browser");
-            }
-        }
-        "stats" => {
-            let entries = (!v.is_null()).then(|| convert::stat_entries(&v));
-            step(rc, Some(Input::Stats(entries.as_deref())));
-        }
-        "timer" => step(rc, Some(Input::Timer)),
-        _ => {}
-    }
-}
-
-fn exec(rc: &Shared, notify: &Rc<dyn Fn(Notice)>, o: Output) {
-    let (pc, dc, session, port) = match rc.try_borrow() {
-        Ok(s) if !s.torn_down => match &s.handler {
-            Some(h) => (s.pc.clone(), s.dc.clone(), s.session.clone(), h.port().clone()),
-            None => return,
-        },
-        _ => return,
-    };
-    match o {
-        Output::CreateOffer => {
-            let Some(pc) = pc else { return };
-            let init = Object::new();
-            set(&init, "ordered", &JsValue::FALSE);
-            set(&init, "maxRetransmits", &JsValue::from_f64(0.0));
-            let dc = pc.create_data_channel_with_data_channel_dict("game", init.unchecked_ref());
-            attach_channel(rc, dc);
-            shim::describe_local(&pc, "offer", &port);
-        }
-        Output::ApplyRemote(kind, sdp) => {
-            let Some(pc) = pc else { return };
-            let kind_str = if kind == SdpKind::Offer { "offer" } else { "answer" };
-            shim::apply_remote(&pc, &convert::description(kind_str, &sdp), &port);
-        }
-        Output::AddCandidate(c) => {
-            let Some(pc) = pc else { return };
-            shim::add_candidate(&pc, &convert::candidate_init(&c), &port);
-        }
-        Output::Send(text) => {
-            if let Some(dc) = dc {
-                if is_open(&dc) && dc.send_with_str(&text).is_err() {
-                    warn(&session, "data channel send failed");
-                }
-            }
-        }
-        Output::GetStats => {
-            let Some(pc) = pc else {
-                step(rc, Some(Input::Stats(None)));
-                return;
-            };
-            shim::stats(&pc, STATS_WAIT_MS, &port);
-        }
-        Output::Timer(at) => {
-            let timer = at.map(|at| {
-                let ms = convert::ceil_u32(at - now());
-                Timer::new(ms, "timer", &JsValue::UNDEFINED, &port)
-            });
-            // Replacing the old timer drops it, which clears it.
-            if let Ok(mut s) = rc.try_borrow_mut() {
-                s.timer = timer;
-            }
-        }
-        Output::Connected => notify(Notice::Connected),
-        Output::Closed => notify(Notice::Closed),
-        Output::MeasureDone(r) => notify(Notice::MeasureDone(r)),
-        Output::Done(r) => notify(Notice::Done(r)),
-        Output::Warn(why) => warn(&session, why),
-    }
-}
-
-fn send_signal(rc: &Shared, kind: &str, payload: &JsValue) {
-    let (socket, session, peer) = match rc.try_borrow() {
-        Ok(s) if !s.torn_down => (s.socket.clone(), s.session.clone(), s.peer.clone()),
-        _ => return,
-    };
-    let msg = Object::new();
-    set(&msg, "probe_session_id", &JsValue::from_str(&session));
-    set(&msg, "target_subject_id", &JsValue::from_str(&peer));
-    set(&msg, "type", &JsValue::from_str(kind));
-    set(&msg, "payload", payload);
-    let err = emit(&socket, "probe_signal", &msg);
-    if !err.is_null() {
-        warn(&session, "socket.emit(probe_signal) threw");
-    }
-}
-
-fn attach_channel(rc: &Shared, dc: RtcDataChannel) {
-    set(dc.unchecked_ref(), "binaryType", &JsValue::from_str("arraybuffer"));
-    let remove = listen(rc, &dc, &["open", "message", "close"]);
-    let already_open = is_open(&dc);
-    if let Ok(mut s) = rc.try_borrow_mut() {
-        s.dc = Some(dc);
-        s.dc_listeners = remove;
-    }
-    if already_open {
-        step(rc, Some(Input::ChannelOpen));
-    }
-}
-
-/// `getRTT()`: the selected pair's transport RTT in ms, from an RTCStatsReport.
-pub fn stats_rtt(report: &JsValue) -> Option<f64> {
-    let entries = convert::stat_entries(report);
-    let pair = stats::select_pair(&entries)?;
-    stats::rtt_ms(&pair, None)
-}
-
-/// A non-owning handle, for socket handlers that must not keep a connection alive.
-#[derive(Clone)]
-pub struct WeakConn(Weak<RefCell<State>>);
-
-impl Conn {
-    pub fn downgrade(&self) -> WeakConn {
-        WeakConn(Rc::downgrade(&self.shared))
-    }
-}
-
-impl WeakConn {
-    pub fn signal(&self, s: Signal) {
-        weak_step(&self.0, Input::Signal(s));
-    }
-
-    pub fn ignored(&self, why: &'static str) {
-        weak_step(&self.0, Input::Ignored(why));
-    }
 }

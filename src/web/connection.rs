@@ -1,29 +1,37 @@
 //! `ProbeConnection`: a drop-in for the legacy `probe_connection.js` class (same constructor,
 //! members and callbacks), so the platform's own page code can use it unchanged. Unlike the
-//! legacy class it measures on demand with sub-millisecond timing, prefers the transport RTT
-//! from getStats, keeps the full result in `lastReport`, and releases everything on `close()`.
+//! legacy class it measures with sub-millisecond timing, prefers the transport RTT from
+//! getStats, keeps the full result in `lastReport`, settles every `measureRTT()` by a deadline,
+//! and releases everything on `close()`.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use core::cell::Cell;
 use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
 
-use js_sys::{Array, Function, Promise};
+use futures::channel::oneshot;
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
-use super::conn::{decide_role, stats_rtt, Conn, Notice, STATS_WAIT_MS};
-use super::convert::{self, get, id_string, set, Options};
-use super::{shim, subscribe, warn, ApiError, Handler};
+use super::conn::{decide_role, Conn, Notice};
+use super::convert::{self, get, id_string, Options};
+use super::{warn, ApiError, Subscription};
+use crate::core::probe::MAX_PINGS;
 use crate::core::{MeasureSpec, ProbeError};
 
-/// `Cell`s, not `RefCell`s: nothing is ever borrowed, so there is no borrow panic path.
+/// The page's callbacks and what `measureRTT()` waits for. `Cell`s whose values are taken and
+/// put back, so nothing is ever borrowed across a call into JS.
 #[derive(Default)]
 struct Callbacks {
     on_connected: Cell<Option<Function>>,
     on_failed: Cell<Option<Function>>,
     on_closed: Cell<Option<Function>>,
     last_report: Cell<Option<JsValue>>,
-    pending_measure: Cell<Option<Function>>,
+    /// The running `measureRTT()`: resolved with its RTT (or `None`) exactly once.
+    pending_measure: Cell<Option<oneshot::Sender<Option<f64>>>>,
+    /// `close()` was called: no page callback runs after it (while the connection lingers to
+    /// answer the peer's pings, the peer's leaving is nobody's business).
+    closed: Cell<bool>,
 }
 
 /// A clone of the cell's value, leaving it in place.
@@ -34,10 +42,39 @@ fn peek<T: Clone>(c: &Cell<Option<T>>) -> Option<T> {
 }
 
 fn call(session: &str, f: &Cell<Option<Function>>, arg: &JsValue) {
-    let f = peek(f);
-    if let Some(f) = f {
+    if let Some(f) = peek(f) {
         if f.call1(&JsValue::NULL, arg).is_err() {
             warn(session, "a callback threw (ignored)");
+        }
+    }
+}
+
+impl Callbacks {
+    fn settle_measure(&self, rtt: Option<f64>) {
+        if let Some(reply) = self.pending_measure.take() {
+            // Err: the page dropped the promise's future already; nothing to tell
+            let _ = reply.send(rtt);
+        }
+    }
+
+    fn notice(&self, session: &str, n: Notice) {
+        match n {
+            Notice::Connected | Notice::Closed | Notice::Ended if self.closed.get() => {}
+            Notice::Connected => call(session, &self.on_connected, &JsValue::UNDEFINED),
+            Notice::Closed => call(session, &self.on_closed, &JsValue::UNDEFINED),
+            Notice::Ended => {}
+            Notice::MeasureDone(r) => {
+                self.last_report.set(Some(convert::result_object(session, &r)));
+                self.settle_measure(r.rtt_ms);
+            }
+            Notice::Done(r) => {
+                self.last_report.set(Some(convert::result_object(session, &r)));
+                self.settle_measure(None);
+                // close() is not a failure, as in the legacy class
+                if let Some(e) = r.error.filter(|e| *e != ProbeError::Closed && !self.closed.get()) {
+                    call(session, &self.on_failed, &JsValue::from(e));
+                }
+            }
         }
     }
 }
@@ -48,25 +85,25 @@ pub struct ProbeConnection {
     cbs: Rc<Callbacks>,
     conn: Conn,
     defaults: MeasureSpec,
-    unsubscribe: Cell<Option<Function>>,
-    /// The socket handler; its port also reports getRTT()'s stats.
-    handler: Handler,
+    /// The `probe_signal` handler, removed by `close()` (or on drop).
+    subscription: RefCell<Option<Subscription>>,
 }
 
 #[wasm_bindgen]
 impl ProbeConnection {
     /// `new ProbeConnection(socket, probeSessionId, mySubjectId, peerSubjectId, options)`:
-    /// the legacy signature; options also take `iceServers`, `turnUrls`, `iceTransportPolicy`,
-    /// `pings`, `pingIntervalMs`, `pingTimeoutMs`, `connectTimeoutMs`.
+    /// the legacy signature; options (over the package's `configure()` defaults) also take
+    /// `iceServers`, `turnUrls`, `iceTransportPolicy`, `pings`, `pingIntervalMs`,
+    /// `pingTimeoutMs`, `connectTimeoutMs`.
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "ProbeSocket")] socket: JsValue,
         #[wasm_bindgen(js_name = probeSessionId, unchecked_param_type = "string")] probe_session_id: JsValue,
-        #[wasm_bindgen(js_name = mySubjectId, unchecked_param_type = "string")] my_subject_id: JsValue,
-        #[wasm_bindgen(js_name = peerSubjectId, unchecked_param_type = "string")] peer_subject_id: JsValue,
+        #[wasm_bindgen(js_name = mySubjectId, unchecked_param_type = "string | number")] my_subject_id: JsValue,
+        #[wasm_bindgen(js_name = peerSubjectId, unchecked_param_type = "string | number")] peer_subject_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "ProbeConnectionOptions")] options: Option<JsValue>,
     ) -> Result<ProbeConnection, JsValue> {
-        let options = options.unwrap_or(JsValue::UNDEFINED);
+        let options = super::config::with_defaults(&options.unwrap_or(JsValue::UNDEFINED));
         let session = probe_session_id
             .as_string()
             .filter(|s| !s.is_empty() && s.len() <= convert::MAX_SESSION_ID)
@@ -82,55 +119,25 @@ impl ProbeConnection {
         let notify = {
             let cbs = Rc::clone(&cbs);
             let session = session.clone();
-            Rc::new(move |n: Notice| match n {
-                Notice::Connected => call(&session, &cbs.on_connected, &JsValue::UNDEFINED),
-                Notice::Closed => call(&session, &cbs.on_closed, &JsValue::UNDEFINED),
-                Notice::MeasureDone(r) => {
-                    let obj: JsValue = convert::report_object(&session, &r).into();
-                    cbs.last_report.set(Some(obj));
-                    let resolve = cbs.pending_measure.take();
-                    if let Some(resolve) = resolve {
-                        let _ = resolve.call1(&JsValue::NULL, &r.rtt_ms.map_or(JsValue::NULL, JsValue::from_f64));
-                    }
-                }
-                Notice::Done(r) => {
-                    cbs.last_report.set(Some(convert::report_object(&session, &r).into()));
-                    let resolve = cbs.pending_measure.take();
-                    if let Some(resolve) = resolve {
-                        let _ = resolve.call1(&JsValue::NULL, &JsValue::NULL);
-                    }
-                    // close() is not a failure, as in the legacy class
-                    if let Some(e) = r.error.filter(|e| *e != ProbeError::Closed) {
-                        call(&session, &cbs.on_failed, &JsValue::from(e));
-                    }
-                }
-            }) as Rc<dyn Fn(Notice)>
+            Rc::new(move |n: Notice| cbs.notice(&session, n)) as Rc<dyn Fn(Notice)>
         };
         let conn = Conn::new(session.clone(), peer.clone(), role, socket.clone(), rtc_config, opts.cfg, notify);
-
-        let weak = conn.downgrade();
+        // Every connection sees every probe_signal on the socket (as in the legacy class):
+        // other sessions' signals are not ours to judge. (If the socket is not one, the
+        // constructor throws and `conn`, dropped, ends its task.)
+        let sink = conn.sink();
         let sid = session.clone();
-        let handler = Handler::new(move |event: JsValue, data: JsValue| {
-            if event.as_string().as_deref() == Some("rtt") {
-                // getRTT(): `data` is `{ report, rtt }` (js/shim.js statsRtt)
-                if let Some(rtt) = stats_rtt(&get(&data, "report")) {
-                    set(data.unchecked_ref(), "rtt", &JsValue::from_f64(rtt));
-                }
-                return;
-            }
-            // Every connection sees every probe_signal on the socket (as in the legacy class):
-            // other sessions' signals are not ours to judge.
+        let subscription = Subscription::new(&socket, "probe_signal", move |data| {
             if get(&data, "probe_session_id").as_string().as_deref() != Some(sid.as_str()) {
                 return;
             }
             match convert::signal(&data, &peer) {
-                Ok(s) => weak.signal(s),
-                Err(e) => weak.ignored(e.reason()),
+                Ok(s) => sink.signal(s),
+                Err(e) => sink.ignored(e.reason()),
             }
-        });
-        let events = Array::of1(&JsValue::from_str("probe_signal"));
-        let unsubscribe = subscribe(&socket, &events, handler.function()).map_err(|_| ApiError::InvalidSocket)?;
-        Ok(ProbeConnection { session, cbs, conn, defaults, unsubscribe: Cell::new(Some(unsubscribe)), handler })
+        })
+        .map_err(|_| ApiError::InvalidSocket)?;
+        Ok(ProbeConnection { session, cbs, conn, defaults, subscription: RefCell::new(Some(subscription)) })
     }
 
     #[wasm_bindgen(getter, js_name = probeSessionId)]
@@ -179,52 +186,64 @@ impl ProbeConnection {
 
     #[wasm_bindgen(js_name = isReady)]
     pub fn is_ready(&self) -> bool {
-        self.conn.is_ready()
+        !self.cbs.closed.get() && self.conn.is_ready()
     }
 
     /// The selected candidate pair's transport RTT in ms, or null.
     #[wasm_bindgen(js_name = getRTT, unchecked_return_type = "Promise<number | null>")]
     pub fn get_rtt(&self) -> Promise {
-        match self.conn.peer_connection() {
-            Some(pc) => shim::stats_rtt(&pc, STATS_WAIT_MS, self.handler.port()),
-            None => Promise::resolve(&JsValue::NULL),
+        if self.cbs.closed.get() {
+            return Promise::resolve(&JsValue::NULL);
         }
+        let rx = self.conn.stats_rtt();
+        wasm_bindgen_futures::future_to_promise(async move { Ok(rx.await.ok().flatten().map_or(JsValue::NULL, JsValue::from_f64)) })
     }
 
     /// Pings over the data channel and resolves to the RTT in ms (the transport RTT when the
-    /// browser gives one, else the ping median), or null. Details land in `lastReport`.
+    /// browser gives one, else the ping median), or null; always by its deadline
+    /// ((numPings - 1) x pingInterval + pingTimeout + 500 ms). Details land in `lastReport`.
     #[wasm_bindgen(js_name = measureRTT, unchecked_return_type = "Promise<number | null>")]
     pub fn measure_rtt(&self, #[wasm_bindgen(unchecked_optional_param_type = "MeasureOptions")] options: Option<JsValue>) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         let num = |k: &str| get(&options, k).as_f64().filter(|x| x.is_finite() && *x >= 0.0);
         let spec = MeasureSpec {
-            pings: num("numPings").map_or(self.defaults.pings, |n| n.clamp(1.0, 1000.0) as u32),
+            pings: num("numPings").map_or(self.defaults.pings, |n| n.clamp(1.0, f64::from(MAX_PINGS)) as u32),
             interval_ms: num("pingInterval").unwrap_or(self.defaults.interval_ms),
             timeout_ms: num("pingTimeout").unwrap_or(self.defaults.timeout_ms),
         };
-        if self.conn.is_closed() {
+        if self.cbs.closed.get() || self.conn.is_closed() {
             return Promise::resolve(&JsValue::NULL);
         }
-        let busy = peek(&self.cbs.pending_measure).is_some();
-        if busy {
+        if peek_busy(&self.cbs.pending_measure) {
             warn(&self.session, "measureRTT() already running; this call resolves to null");
             return Promise::resolve(&JsValue::NULL);
         }
-        // [promise, resolve] from the shim: no Rust closure for the executor
-        let pair = shim::deferred();
-        self.cbs.pending_measure.set(pair.get(1).dyn_into::<Function>().ok());
+        let (reply, rx) = oneshot::channel();
+        self.cbs.pending_measure.set(Some(reply));
         self.conn.measure(spec);
-        pair.get(0).unchecked_into()
+        wasm_bindgen_futures::future_to_promise(async move { Ok(rx.await.ok().flatten().map_or(JsValue::NULL, JsValue::from_f64)) })
     }
 
-    /// Removes the socket listener, closes the data channel and the peer connection. Idempotent.
+    /// Ends the probe: removes the socket listener and closes the data channel and the peer
+    /// connection. A pending `measureRTT()` resolves to null; no callback runs after this. When
+    /// the channel is open, it first lingers (up to 1 s, or until the peer closes it) only to
+    /// answer the peer's pings: the platform's flow closes as soon as its own `measureRTT()`
+    /// resolves, and the peer's series may still be running. Idempotent.
     pub fn close(&self) {
-        let unsubscribe = self.unsubscribe.take();
-        if let Some(f) = unsubscribe {
-            let _ = f.call0(&JsValue::NULL);
-        }
-        self.conn.close();
+        self.cbs.closed.set(true);
+        let subscription = self.subscription.try_borrow_mut().ok().and_then(|mut s| s.take());
+        drop(subscription);
+        self.cbs.settle_measure(None);
+        self.conn.close(true);
     }
+}
+
+/// Whether a `measureRTT()` is running (its sender is still waiting).
+fn peek_busy(c: &Cell<Option<oneshot::Sender<Option<f64>>>>) -> bool {
+    let v = c.take();
+    let busy = v.as_ref().is_some_and(|s| !s.is_canceled());
+    c.set(v);
+    busy
 }
 
 impl Drop for ProbeConnection {

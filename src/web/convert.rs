@@ -1,5 +1,5 @@
-//! Conversions at the JS boundary: options, event payloads, stats objects and result objects.
-//! Everything coming from JS is checked field by field; nothing here can panic.
+//! Conversions at the JS boundary: options, event payloads and the result object. Everything
+//! coming from JS is checked field by field; nothing here can panic.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -14,29 +14,23 @@ extern "C" {
     #[wasm_bindgen(js_name = String)]
     fn js_string(v: &JsValue) -> String;
 }
-use crate::core::stats::StatEntry;
-use crate::core::{Candidate, Config, Report, SignalError, Signal};
+use crate::core::probe::MAX_PINGS;
+use crate::core::{Candidate, Config, ProbeRecord, Report, SignalError, Signal};
+use serde::Serialize;
 
 /// Longest probe_session_id we accept (the server's are 42 characters).
 pub const MAX_SESSION_ID: usize = 256;
 /// Longest SDP we pass to the browser.
 pub const MAX_SDP: usize = 64 * 1024;
 
-/// Whether `x` is a whole number (`x.fract() == 0.0`, which `no_std` lacks) for every `x` this
-/// crate range-checks anyway (|x| < 2^63); false for NaN and infinities.
+/// Whether `x` is a whole number; false for NaN and infinities.
 pub fn is_whole(x: f64) -> bool {
-    x as i64 as f64 == x
+    x.is_finite() && x.fract() == 0.0
 }
 
-/// `x.max(0.0).ceil()` as u32, saturating (`ceil` is not in `core`).
+/// Milliseconds for a timer: `x` rounded up, at least 0 (the cast saturates; NaN gives 0).
 pub fn ceil_u32(x: f64) -> u32 {
-    let x = x.max(0.0).min(f64::from(u32::MAX));
-    let t = x as u32;
-    if f64::from(t) < x {
-        t.saturating_add(1)
-    } else {
-        t
-    }
+    x.max(0.0).ceil() as u32
 }
 
 pub fn get(obj: &JsValue, key: &str) -> JsValue {
@@ -51,12 +45,6 @@ pub fn set(obj: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), value);
 }
 
-fn opt_f64(v: Option<f64>) -> JsValue {
-    v.map_or(JsValue::NULL, JsValue::from_f64)
-}
-fn opt_str(v: Option<&str>) -> JsValue {
-    v.map_or(JsValue::NULL, JsValue::from_str)
-}
 
 /// A string, or a finite number converted the way JavaScript's `String(x)` does.
 pub fn id_string(v: &JsValue) -> Option<String> {
@@ -106,7 +94,7 @@ impl Options {
         if !auto_measure {
             cfg.start_timeout_ms = None;
         }
-        if let Some(p) = number(opts, "pings", 1.0, 100.0)? {
+        if let Some(p) = number(opts, "pings", 1.0, f64::from(MAX_PINGS))? {
             if !is_whole(p) {
                 return Err(ApiError::InvalidOption("pings"));
             }
@@ -256,17 +244,6 @@ pub fn signal(data: &JsValue, peer: &str) -> Result<Signal, SignalError> {
     }
 }
 
-pub fn candidate_init(c: &Candidate) -> Object {
-    let o = Object::new();
-    set(&o, "candidate", &JsValue::from_str(&c.candidate));
-    set(&o, "sdpMid", &opt_str(c.sdp_mid.as_deref()));
-    set(&o, "sdpMLineIndex", &c.sdp_m_line_index.map_or(JsValue::NULL, |i| JsValue::from_f64(f64::from(i))));
-    if let Some(u) = &c.username_fragment {
-        set(&o, "usernameFragment", &JsValue::from_str(u));
-    }
-    o
-}
-
 pub fn description(kind: &str, sdp: &str) -> Object {
     let o = Object::new();
     set(&o, "type", &JsValue::from_str(kind));
@@ -274,74 +251,21 @@ pub fn description(kind: &str, sdp: &str) -> Object {
     o
 }
 
-/// The fields we read from every object of an RTCStatsReport.
-pub fn stat_entries(report: &JsValue) -> Vec<StatEntry> {
-    let mut out = Vec::new();
-    let s = |v: &JsValue, k: &str| get(v, k).as_string();
-    let f = |v: &JsValue, k: &str| get(v, k).as_f64();
-    let b = |v: &JsValue, k: &str| get(v, k).as_bool();
-    for v in super::shim::stat_values(report).iter() {
-        let kind = s(&v, "type").unwrap_or_default();
-        let wanted = matches!(kind.as_str(), "transport" | "candidate-pair" | "local-candidate" | "remote-candidate");
-        if !wanted {
-            continue;
+/// The result object (`probe_result`, `onResult`, `lastReport`): the core's [`ProbeRecord`]
+/// through serde-wasm-bindgen, with `None` as `null` (the server and the types expect `null`,
+/// never a missing key).
+pub fn result_object(session: &str, r: &Report) -> JsValue {
+    let ser = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+    match ProbeRecord::new(session, r).serialize(&ser) {
+        Ok(v) => v,
+        // unreachable for this plain struct; a result must still go out
+        Err(e) => {
+            super::console_warn2("[p2p-probe] result not serialisable", &e.into());
+            let o = Object::new();
+            set(&o, "probe_session_id", &JsValue::from_str(session));
+            set(&o, "rtt_ms", &JsValue::NULL);
+            set(&o, "success", &JsValue::FALSE);
+            o.into()
         }
-        out.push(StatEntry {
-            id: s(&v, "id").unwrap_or_default(),
-            selected_candidate_pair_id: s(&v, "selectedCandidatePairId"),
-            selected: b(&v, "selected"),
-            nominated: b(&v, "nominated"),
-            state: s(&v, "state"),
-            current_round_trip_time: f(&v, "currentRoundTripTime"),
-            total_round_trip_time: f(&v, "totalRoundTripTime"),
-            responses_received: f(&v, "responsesReceived"),
-            local_candidate_id: s(&v, "localCandidateId"),
-            remote_candidate_id: s(&v, "remoteCandidateId"),
-            candidate_type: s(&v, "candidateType"),
-            protocol: s(&v, "protocol"),
-            kind,
-        });
     }
-    out
-}
-
-/// The result object: the three keys the server reads plus our statistics.
-pub fn report_object(session: &str, r: &Report) -> Object {
-    let o = Object::new();
-    set(&o, "probe_session_id", &JsValue::from_str(session));
-    set(&o, "rtt_ms", &opt_f64(r.rtt_ms));
-    set(&o, "success", &JsValue::from_bool(r.success()));
-    let rtt = Object::new();
-    let s = &r.series;
-    set(&rtt, "median_ms", &opt_f64(s.median_ms));
-    set(&rtt, "min_ms", &opt_f64(s.min_ms));
-    set(&rtt, "max_ms", &opt_f64(s.max_ms));
-    set(&rtt, "mean_ms", &opt_f64(s.mean_ms));
-    set(&rtt, "jitter_ms", &opt_f64(s.jitter_ms));
-    set(&rtt, "samples", &JsValue::from_f64(f64::from(s.samples)));
-    set(&rtt, "sent", &JsValue::from_f64(f64::from(s.sent)));
-    set(&rtt, "lost", &JsValue::from_f64(f64::from(s.lost)));
-    set(&o, "rtt", &rtt);
-    set(&o, "stats_rtt_ms", &opt_f64(r.stats_rtt_ms));
-    let conn = match &r.pair {
-        Some(p) => {
-            let c = Object::new();
-            set(&c, "type", &opt_str(p.path().map(|k| k.as_str())));
-            set(&c, "local_candidate_type", &opt_str(p.local_type.as_deref()));
-            set(&c, "remote_candidate_type", &opt_str(p.remote_type.as_deref()));
-            set(&c, "protocol", &opt_str(p.protocol.as_deref()));
-            c.into()
-        }
-        None => JsValue::NULL,
-    };
-    set(&o, "connection", &conn);
-    set(&o, "setup_ms", &opt_f64(r.setup_ms));
-    set(&o, "measure_ms", &opt_f64(r.measure_ms));
-    if let Some(e) = r.error {
-        let err = Object::new();
-        set(&err, "code", &JsValue::from_str(e.code()));
-        set(&err, "message", &JsValue::from_str(e.message()));
-        set(&o, "error", &err);
-    }
-    o
 }

@@ -1,15 +1,20 @@
-//! The browser shell: thin glue between the sans-IO core and the browser. It owns every JS
-//! callback it registers (listeners, timers, socket handlers) and removes them on close/drop;
-//! nothing is `forget()`-leaked, and every RTCPeerConnection it creates is closed.
+//! The browser shell: drives the sans-IO core in the browser. Each probe connection is one
+//! async task (`conn`); `ProbeConnection` (the legacy drop-in) and `ProbeManager` (many
+//! sessions from the server's events) own their connections' handles. Every JS callback is
+//! owned by a Rust value that removes it on drop (gloo-events listeners, gloo-timers timers,
+//! socket `Subscription`s); nothing is `forget()`-leaked, and every RTCPeerConnection it
+//! creates is closed.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
+mod config;
 mod conn;
 mod connection;
 mod convert;
 mod manager;
 pub(crate) mod shim;
 
+pub use config::configure;
 pub use connection::ProbeConnection;
 pub use manager::{attach_probe_manager, ProbeManager};
 
@@ -26,7 +31,7 @@ extern "C" {
     fn console_warn2(msg: &str, detail: &JsValue);
 }
 
-pub(crate) use shim::{emit, subscribe, Handler, Timer};
+pub(crate) use shim::{emit, Subscription};
 
 pub(crate) fn now() -> f64 {
     perf_now()
@@ -51,8 +56,6 @@ pub enum ApiError {
     InvalidArgument(&'static str),
     /// The socket lacks on/off/emit.
     InvalidSocket,
-    /// The browser refused to create an RTCPeerConnection with this configuration.
-    PeerConnection,
 }
 
 impl ApiError {
@@ -61,7 +64,6 @@ impl ApiError {
             Self::InvalidOption(_) => "invalid_option",
             Self::InvalidArgument(_) => "invalid_argument",
             Self::InvalidSocket => "invalid_socket",
-            Self::PeerConnection => "peer_connection",
         }
     }
 }
@@ -89,7 +91,6 @@ impl From<ApiError> for JsValue {
                 msg.push('`');
             }
             ApiError::InvalidSocket => msg.push_str("socket must have on(), off() and emit()"),
-            ApiError::PeerConnection => msg.push_str("the browser refused the RTCPeerConnection configuration"),
         }
         js_error(e.code(), &msg)
     }
@@ -116,7 +117,7 @@ export type ProbeErrorCode =
 /** Thrown by constructors and option checks. */
 export interface ProbeError extends Error {
   name: "ProbeError";
-  code: ProbeErrorCode | "invalid_option" | "invalid_argument" | "invalid_socket" | "peer_connection";
+  code: ProbeErrorCode | "invalid_option" | "invalid_argument" | "invalid_socket";
 }
 
 export interface ProbeOptions {
@@ -126,7 +127,7 @@ export interface ProbeOptions {
   turnUrls?: string[];
   /** Default "all". */
   iceTransportPolicy?: "all" | "relay";
-  /** Pings in the series. Default 5 (1..=100). */
+  /** Pings in the series. Default 5 (1..=1000). */
   pings?: number;
   /** Milliseconds between pings. Default 2. */
   pingIntervalMs?: number;
@@ -170,9 +171,22 @@ export interface ProbeResult {
 
 export interface MeasureOptions { numPings?: number; pingTimeout?: number; pingInterval?: number; }
 
+/** The server's `probe_prepare` payload. */
+export interface ProbePrepare {
+  probe_session_id: string; peer_subject_id: string | number;
+  turn_username?: string | null; turn_credential?: string | null;
+}
+/** The server's `probe_start` payload. */
+export interface ProbeStart { probe_session_id: string; }
+/** The server's `probe_signal` payload. */
+export interface ProbeSignal {
+  probe_session_id: string; type: "offer" | "answer" | "ice-candidate";
+  from_subject_id: string | null; payload?: unknown;
+}
+
 /**
  * Subscribes a ProbeManager to probe_prepare / probe_start / probe_signal on `socket` and
  * emits probe_ready / probe_signal / probe_result. `manager.close()` removes the handlers.
  */
-export function attachProbeManager(socket: ProbeSocket, mySubjectId: string, options?: ProbeOptions): ProbeManager;
+export function attachProbeManager(socket: ProbeSocket, mySubjectId: string | number, options?: ProbeOptions): ProbeManager;
 "#;

@@ -220,7 +220,7 @@ class Peer:
             const P = window.__probe;
             return {results: P.results, emitted: P.emitted, signals: P.signals,
                     received: P.received, errors: P.errors, pcConfigs: P.pcConfigs,
-                    ready: P.ready, fatal: P.fatal};
+                    ready: P.ready, fatal: P.fatal, measures: P.measures};
         }""")
 
     def errors(self) -> list[str]:

@@ -1,6 +1,8 @@
 """Relay through a local coturn: the REAL server hands out TURN REST credentials in
 probe_prepare (``--turn-username U --turn-credential C``), our pages use
-``turnUrls: ['turn:127.0.0.1:PORT?transport=udp']`` and ``iceTransportPolicy: 'relay'``.
+``turnUrls: ['turn:127.0.0.1:PORT?transport=udp']`` and ``iceTransportPolicy: 'relay'``
+(``ours``: attachProbeManager options; ``dropin``: the package's ``configure()``, with the
+platform's own ProbeManager from index.js passing only the credentials).
 
 * right credential: the probe succeeds through the relay, both results say
   ``connection.type == "relay"`` (ours and the drop-in ProbeConnection);
@@ -162,8 +164,15 @@ def test_relay_with_rest_credentials(turn, relay_peers, kind):
                 assert conn["type"] == "relay", f"{p.subject}: {conn}\n{ctx}"
                 assert conn["local_candidate_type"] == "relay", f"{p.subject}: {conn}"
                 assert not payload.get("error"), payload
-            # dropin: the legacy ProbeManager sends the 3-key result; with policy 'relay' and
-            # only the TURN server configured (checked above) the path can only be the relay
+            if kind == "dropin":
+                # the platform's own ProbeManager (cut from index.js) sends the 3-key result;
+                # the TURN URLs and the policy came from configure(), the credentials from
+                # probe_prepare: the report measureRTT() left in lastReport says relay
+                reports = [m["report"] for m in st["measures"] if m["probe_session_id"] == pid]
+                assert len(reports) == 1 and reports[0], f"{p.subject}: measures {st['measures']}"
+                conn = reports[0]["connection"]
+                assert conn["type"] == "relay" and conn["local_candidate_type"] == "relay", \
+                    f"{p.subject}: {conn}\n{ctx}"
         print(f"\n[relay] {kind}: rtt_ms {[r['payload'].get('rtt_ms') for r in records]}, connection "
               f"{[r['payload'].get('connection') for r in records]}")
         assert_no_leak(cred, (a, b), records, srv)

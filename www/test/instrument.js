@@ -12,6 +12,7 @@
     received: [],  // {event, probe_session_id, type?} of probe_* events received
     errors: [],    // uncaught errors, unhandled rejections, console.error
     pcConfigs: [], // the RTCPeerConnection configs the client asked for (before neutralising)
+    measures: [],  // dropin: every measureRTT() {probe_session_id, ms, rtt, report}
   };
   const fmt = (a) => {
     try {

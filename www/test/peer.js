@@ -3,9 +3,13 @@
 // pingTimeoutMs, connectTimeoutMs, startTimeoutMs (numbers), policy (iceTransportPolicy),
 // turnUrls (JSON array or comma-separated), iceServersJson (JSON RTCIceServer[]).
 // peer.html: ?ice=loopback keeps ICE servers on 127.0.0.1 (else every server is dropped).
-//   legacy : legacy ProbeConnection (/legacy/probe_connection.js) + the platform's ProbeManager flow
+//   legacy : legacy ProbeConnection (/legacy/probe_connection.js) + the platform's ProbeManager
 //   ours   : attachProbeManager from /pkg/p2p_probe.js
-//   dropin : the platform's ProbeManager flow with ProbeConnection from /pkg/p2p_probe.js
+//   dropin : the platform's ProbeManager with ProbeConnection from /pkg/p2p_probe.js, the
+//            options given to the package's configure() (the constructor gets only what
+//            index.js passes: turnUsername / turnCredential)
+// The platform's ProbeManager is not restated here: it is cut out of the installed package's
+// index.js at load time (platformProbeManager).
 // State for the tests: window.__probe (set up in peer.html).
 import { io } from '/vendor/socket.io.esm.min.js';
 
@@ -36,78 +40,50 @@ function log(...args) {
   if (el) el.textContent += args.join(' ') + '\n';
 }
 
-// The platform's ProbeManager (mug/server/static/js/index.js, multi-user-gymnasium 0.1.3),
-// reproduced as-is, with the ProbeConnection class and extra constructor options injectable.
-function createProbeManager(ProbeConnection, extraOptions = {}) {
-  return {
-    activeProbe: null,
-    mySubjectId: null,
-    socket: null,
+// The platform's own ProbeManager, taken at load time from the installed package's
+// mug/server/static/js/index.js (served as /legacy/index.js): its `const ProbeManager = {...};`
+// object literal, evaluated with the given ProbeConnection class in scope, exactly as the
+// platform's page runs it (only `{turnUsername, turnCredential}` reach the constructor).
+async function platformProbeManager(ProbeConnection) {
+  const src = await (await fetch('/legacy/index.js')).text();
+  const head = 'const ProbeManager = {';
+  const at = src.indexOf(head);
+  if (at < 0) throw new Error('index.js has no `const ProbeManager = {`');
+  // the literal's closing brace: braces balance in this code (template `${}` included);
+  // strings and comments are skipped so a brace inside one cannot end it early
+  let depth = 0;
+  let i = at + head.length - 1;
+  let end = -1;
+  for (; i < src.length; i++) {
+    const c = src[i];
+    if (c === '/' && src[i + 1] === '/') { i = src.indexOf('\n', i); continue; }
+    if (c === '/' && src[i + 1] === '*') { i = src.indexOf('*/', i) + 1; continue; }
+    if (c === "'" || c === '"') {
+      for (i++; i < src.length && src[i] !== c; i++) if (src[i] === '\\') i++;
+      continue;
+    }
+    if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) { end = i; break; }
+  }
+  if (end < 0) throw new Error('unbalanced ProbeManager literal in index.js');
+  const literal = src.slice(at + head.length - 1, end + 1);
+  P.platformFlowChars = literal.length;
+  // eslint-disable-next-line no-new-func
+  return new Function('ProbeConnection', `"use strict"; return (${literal});`)(ProbeConnection);
+}
 
-    init(socket, subjectId) {
-      this.socket = socket;
-      this.mySubjectId = subjectId;
-      socket.on('probe_prepare', (data) => this._handleProbePrepare(data));
-      socket.on('probe_start', (data) => this._handleProbeStart(data));
-      console.log('[ProbeManager] Initialized for subject', subjectId);
-    },
-
-    _handleProbePrepare(data) {
-      const { probe_session_id, peer_subject_id, turn_username, turn_credential } = data;
-      console.log(`[ProbeManager] Preparing probe ${probe_session_id} with peer ${peer_subject_id}`);
-      if (this.activeProbe) {
-        console.warn('[ProbeManager] Closing existing probe before new one');
-        this.activeProbe.close();
-      }
-      this.activeProbe = new ProbeConnection(
-        this.socket,
-        probe_session_id,
-        this.mySubjectId,
-        peer_subject_id,
-        { turnUsername: turn_username, turnCredential: turn_credential, ...extraOptions },
-      );
-      this.activeProbe.onConnected = () => this._onProbeConnected(probe_session_id);
-      this.activeProbe.onFailed = () => this._onProbeFailed(probe_session_id);
-      this.socket.emit('probe_ready', { probe_session_id });
-    },
-
-    _handleProbeStart(data) {
-      const { probe_session_id } = data;
-      if (!this.activeProbe || this.activeProbe.probeSessionId !== probe_session_id) {
-        console.warn(`[ProbeManager] probe_start for unknown session ${probe_session_id}`);
-        return;
-      }
-      console.log(`[ProbeManager] Starting probe ${probe_session_id}`);
-      this.activeProbe.start();
-    },
-
-    async _onProbeConnected(probeSessionId) {
-      console.log(`[ProbeManager] Probe ${probeSessionId} connected, measuring RTT via ping-pong`);
-      const rtt = await this.activeProbe.measureRTT();
-      this.socket.emit('probe_result', {
-        probe_session_id: probeSessionId,
-        rtt_ms: rtt,
-        success: rtt !== null,
-      });
-      this._cleanupProbe();
-    },
-
-    _onProbeFailed(probeSessionId) {
-      console.log(`[ProbeManager] Probe ${probeSessionId} failed`);
-      this.socket.emit('probe_result', {
-        probe_session_id: probeSessionId,
-        rtt_ms: null,
-        success: false,
-      });
-      this._cleanupProbe();
-    },
-
-    _cleanupProbe() {
-      if (this.activeProbe) {
-        this.activeProbe.close();
-        this.activeProbe = null;
-      }
-    },
+// Records every measureRTT() of a drop-in page: its duration, result and the full report.
+function recordMeasures(ProbeConnection) {
+  const orig = ProbeConnection.prototype.measureRTT;
+  ProbeConnection.prototype.measureRTT = async function (...args) {
+    const t0 = performance.now();
+    const entry = { probe_session_id: this.probeSessionId, started: t0, ms: null, rtt: undefined };
+    P.measures.push(entry);
+    const rtt = await orig.apply(this, args);
+    entry.ms = performance.now() - t0;
+    entry.rtt = rtt;
+    try { entry.report = JSON.parse(JSON.stringify(this.lastReport)); } catch (e) { entry.report = null; }
+    return rtt;
   };
 }
 
@@ -141,12 +117,15 @@ async function main() {
 
   if (kind === 'legacy') {
     const { ProbeConnection } = await import('/legacy/probe_connection.js');
-    P.manager = createProbeManager(ProbeConnection);
+    P.manager = await platformProbeManager(ProbeConnection);
     P.manager.init(socket, subject);
   } else if (kind === 'dropin') {
+    // the README's drop-in: probe_connection.js becomes init() + configure() + re-export
     const pkg = await import('/pkg/p2p_probe.js');
     await pkg.default();
-    P.manager = createProbeManager(pkg.ProbeConnection, { iceServers: [], ...queryOptions() });
+    pkg.configure({ iceServers: [], ...queryOptions() });
+    recordMeasures(pkg.ProbeConnection);
+    P.manager = await platformProbeManager(pkg.ProbeConnection);
     P.manager.init(socket, subject);
   } else if (kind === 'ours') {
     const pkg = await import('/pkg/p2p_probe.js');

@@ -1,0 +1,111 @@
+//! The result object as it crosses to JavaScript (`probe_result`, `onResult`, `lastReport`):
+//! a `serde::Serialize` view of a [`Report`], so the shell serialises it with
+//! serde-wasm-bindgen and native tests with serde_json, from the same definition.
+//! `p2p_probe.d.ts` declares it as `ProbeResult`; the www build type-checks every shape.
+
+#[allow(unused_imports)]
+use crate::prelude::*;
+use serde::Serialize;
+
+use super::probe::Report;
+use super::series::SeriesStats;
+
+/// Figures are reported to 0.01 ms: finer digits are clock noise (`50.699999999953434`).
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn r2(x: Option<f64>) -> Option<f64> {
+    x.map(round2)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProbeRecord<'a> {
+    pub probe_session_id: &'a str,
+    pub rtt_ms: Option<f64>,
+    pub success: bool,
+    pub rtt: SeriesRecord,
+    pub stats_rtt_ms: Option<f64>,
+    pub connection: Option<ConnectionRecord<'a>>,
+    pub setup_ms: Option<f64>,
+    pub measure_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorRecord>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SeriesRecord {
+    pub median_ms: Option<f64>,
+    pub min_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+    pub mean_ms: Option<f64>,
+    pub jitter_ms: Option<f64>,
+    pub samples: u32,
+    pub sent: u32,
+    pub lost: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConnectionRecord<'a> {
+    #[serde(rename = "type")]
+    pub kind: Option<&'static str>,
+    pub local_candidate_type: Option<&'a str>,
+    pub remote_candidate_type: Option<&'a str>,
+    pub protocol: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ErrorRecord {
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+impl SeriesRecord {
+    fn of(s: &SeriesStats) -> SeriesRecord {
+        SeriesRecord {
+            median_ms: r2(s.median_ms),
+            min_ms: r2(s.min_ms),
+            max_ms: r2(s.max_ms),
+            mean_ms: r2(s.mean_ms),
+            jitter_ms: r2(s.jitter_ms),
+            samples: s.samples,
+            sent: s.sent,
+            lost: s.lost,
+        }
+    }
+}
+
+impl<'a> ProbeRecord<'a> {
+    pub fn new(session: &'a str, r: &'a Report) -> ProbeRecord<'a> {
+        ProbeRecord {
+            probe_session_id: session,
+            rtt_ms: r2(r.rtt_ms),
+            success: r.success(),
+            rtt: SeriesRecord::of(&r.series),
+            stats_rtt_ms: r2(r.stats_rtt_ms),
+            connection: r.pair.as_ref().map(|p| ConnectionRecord {
+                kind: p.path().map(|k| k.as_str()),
+                local_candidate_type: p.local_type.as_deref(),
+                remote_candidate_type: p.remote_type.as_deref(),
+                protocol: p.protocol.as_deref(),
+            }),
+            setup_ms: r2(r.setup_ms),
+            measure_ms: r2(r.measure_ms),
+            error: r.error.map(|e| ErrorRecord { code: e.code(), message: e.message() }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_are_rounded_to_hundredths() {
+        assert_eq!(round2(50.699999999953434), 50.7);
+        assert_eq!(round2(0.004), 0.0);
+        assert_eq!(round2(0.005000001), 0.01);
+        let r = Report { rtt_ms: Some(1.23456), ..Report::default() };
+        assert_eq!(ProbeRecord::new("s", &r).rtt_ms, Some(1.23));
+    }
+}

@@ -1,0 +1,75 @@
+//! Every shape of the result object (`ProbeRecord`, what `probe_result`, `onResult` and
+//! `lastReport` carry): success direct and relayed, success on pings alone, each failure. Each
+//! is checked here and written to `target/result-shapes.json`, which the www build
+//! (`www/build.mjs`) type-checks against the shipped `p2p_probe.d.ts` (`ProbeResult[]`), so
+//! the types and the object cannot drift apart. serde_json and the shell's serde-wasm-bindgen
+//! (`serialize_missing_as_null`) give the same object: `None` is `null`, `error` is absent on
+//! success.
+#![cfg(not(target_arch = "wasm32"))]
+
+use p2p_probe::core::probe::Report;
+use p2p_probe::core::series::summarize;
+use p2p_probe::core::stats::PairSample;
+use p2p_probe::core::{ProbeError, ProbeRecord};
+use serde_json::Value;
+
+fn pair(local: &str, remote: &str, protocol: &str) -> PairSample {
+    PairSample {
+        pair_id: "P".into(),
+        current_rtt_s: Some(0.051),
+        total_rtt_s: None,
+        responses: None,
+        local_type: Some(local.into()),
+        remote_type: Some(remote.into()),
+        protocol: Some(protocol.into()),
+    }
+}
+
+fn shapes() -> Vec<(&'static str, Report)> {
+    let series = summarize(&[50.61, 50.72, 51.3], 5);
+    let ok = |pair: Option<PairSample>, stats: Option<f64>| Report {
+        rtt_ms: stats.or(series.median_ms),
+        series,
+        stats_rtt_ms: stats,
+        pair,
+        setup_ms: Some(63.0999999),
+        measure_ms: Some(51.9),
+        error: None,
+    };
+    let mut out = vec![
+        ("success-direct", ok(Some(pair("host", "host", "udp")), Some(51.0))),
+        ("success-relay", ok(Some(pair("relay", "host", "udp")), Some(52.0))),
+        ("success-pings-only", ok(None, None)),
+    ];
+    for e in [ProbeError::ConnectTimeout, ProbeError::IceFailed, ProbeError::PeerClosed, ProbeError::NotStarted, ProbeError::Closed, ProbeError::WebRtc] {
+        out.push((e.code(), Report { error: Some(e), ..Report::default() }));
+    }
+    out.push(("no_rtt", Report { series: summarize(&[], 5), pair: Some(pair("host", "prflx", "udp")), setup_ms: Some(40.0), measure_ms: Some(2500.0), error: Some(ProbeError::NoRtt), ..Report::default() }));
+    out
+}
+
+#[test]
+fn every_result_shape_serialises_as_the_types_declare_and_is_written_for_the_www_typecheck() {
+    let mut all = Vec::new();
+    for (name, r) in shapes() {
+        let v = serde_json::to_value(ProbeRecord::new("probe_x", &r)).unwrap();
+        let o = v.as_object().unwrap();
+        for k in ["probe_session_id", "rtt_ms", "success", "rtt", "stats_rtt_ms", "connection", "setup_ms", "measure_ms"] {
+            assert!(o.contains_key(k), "{name}: {k} missing: {v}");
+        }
+        assert_eq!(o["success"], Value::Bool(r.success()), "{name}");
+        assert_eq!(o.contains_key("error"), r.error.is_some(), "{name}: error key");
+        if let Some(e) = r.error {
+            assert_eq!(o["error"]["code"], e.code());
+            assert_eq!(o["rtt_ms"], Value::Null, "{name}: a failure has no rtt_ms");
+        }
+        // figures to 0.01 ms
+        if let Some(s) = o["setup_ms"].as_f64() {
+            assert_eq!(s, (s * 100.0).round() / 100.0, "{name}: {s}");
+        }
+        all.push(v);
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("result-shapes.json"), serde_json::to_string_pretty(&all).unwrap()).unwrap();
+}
