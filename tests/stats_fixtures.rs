@@ -3,15 +3,29 @@
 //! reports with no candidate pair at all.
 #![cfg(not(target_arch = "wasm32"))]
 
-use p2p_probe::core::stats::{rtt_ms, select_pair, wanted, PathKind, StatEntry};
+use p2p_probe::core::stats::{rtt_ms, select_pair, PathKind, StatEntry, StatSource};
 use serde_json::Value;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/stats");
 
-/// The same mapping as the browser shell's (`StatEntry`'s serde field names, `stats::wanted`),
-/// here from JSON instead of from JS objects.
+/// A recorded stats object, read through the same mapping as the browser shell's
+/// (`StatEntry::read`).
+struct Json<'a>(&'a Value);
+
+impl StatSource for Json<'_> {
+    fn text(&self, key: &str) -> Option<String> {
+        self.0.get(key).and_then(Value::as_str).map(String::from)
+    }
+    fn number(&self, key: &str) -> Option<f64> {
+        self.0.get(key).and_then(Value::as_f64)
+    }
+    fn flag(&self, key: &str) -> Option<bool> {
+        self.0.get(key).and_then(Value::as_bool)
+    }
+}
+
 fn entry(v: &Value) -> Option<StatEntry> {
-    serde_json::from_value::<StatEntry>(v.clone()).ok().filter(|e| wanted(&e.kind))
+    StatEntry::read(&Json(v))
 }
 
 fn load(name: &str) -> Vec<StatEntry> {

@@ -8,15 +8,13 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-/// The fields of one stats object that we read, deserialised by name from a browser stats
-/// object: by serde-wasm-bindgen in the shell, by serde_json from recorded reports in the
-/// native tests (one mapping for both). Missing fields are `None`; other fields are ignored.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+/// The fields of one stats object that we read. [`StatEntry::read`] is the one mapping from a
+/// browser stats object's field names, used by the shell (on JS objects) and by the native
+/// tests (on recorded JSON reports).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StatEntry {
     pub id: String,
     /// The stats `type` (`transport`, `candidate-pair`, `local-candidate`, ...).
-    #[serde(rename = "type")]
     pub kind: String,
     pub selected_candidate_pair_id: Option<String>,
     pub selected: Option<bool>,
@@ -29,6 +27,37 @@ pub struct StatEntry {
     pub remote_candidate_id: Option<String>,
     pub candidate_type: Option<String>,
     pub protocol: Option<String>,
+}
+
+/// A stats object as the browser gives it, read field by field (a JS object in the shell, a
+/// JSON object in tests). A field of another type reads as absent.
+pub trait StatSource {
+    fn text(&self, key: &str) -> Option<String>;
+    fn number(&self, key: &str) -> Option<f64>;
+    fn flag(&self, key: &str) -> Option<bool>;
+}
+
+impl StatEntry {
+    /// The object's fields by their WebRTC stats names, if its `type` is one [`select_pair`]
+    /// reads; `None` for every other object of a report.
+    pub fn read(src: &impl StatSource) -> Option<StatEntry> {
+        let kind = src.text("type").filter(|k| wanted(k))?;
+        Some(StatEntry {
+            id: src.text("id").unwrap_or_default(),
+            kind,
+            selected_candidate_pair_id: src.text("selectedCandidatePairId"),
+            selected: src.flag("selected"),
+            nominated: src.flag("nominated"),
+            state: src.text("state"),
+            current_round_trip_time: src.number("currentRoundTripTime"),
+            total_round_trip_time: src.number("totalRoundTripTime"),
+            responses_received: src.number("responsesReceived"),
+            local_candidate_id: src.text("localCandidateId"),
+            remote_candidate_id: src.text("remoteCandidateId"),
+            candidate_type: src.text("candidateType"),
+            protocol: src.text("protocol"),
+        })
+    }
 }
 
 /// The stats types [`select_pair`] reads; the shell skips every other object of a report.

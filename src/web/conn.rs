@@ -570,16 +570,25 @@ async fn get_stats(pc: RtcPeerConnection) -> Option<Vec<StatEntry>> {
     Some(stat_entries(report.unchecked_ref()))
 }
 
-/// The objects of a stats report that the core reads (`stats::wanted`), each deserialised into
-/// a [`StatEntry`]; an object of an unexpected shape is skipped.
+/// The objects of a stats report that the core reads, through the core's one mapping
+/// (`StatEntry::read`).
 pub fn stat_entries(report: &RtcStatsReport) -> Vec<StatEntry> {
-    report
-        .values()
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter_map(|v| serde_wasm_bindgen::from_value::<StatEntry>(v).ok())
-        .filter(|e| stats::wanted(&e.kind))
-        .collect()
+    report.values().into_iter().filter_map(Result::ok).filter_map(|v| StatEntry::read(&JsStat(v))).collect()
+}
+
+/// A browser stats object (a plain JS object) as the core's `StatSource`.
+struct JsStat(JsValue);
+
+impl stats::StatSource for JsStat {
+    fn text(&self, key: &str) -> Option<String> {
+        convert::get(&self.0, key).as_string()
+    }
+    fn number(&self, key: &str) -> Option<f64> {
+        convert::get(&self.0, key).as_f64()
+    }
+    fn flag(&self, key: &str) -> Option<bool> {
+        convert::get(&self.0, key).as_bool()
+    }
 }
 
 fn console_detail(e: &JsValue) {
