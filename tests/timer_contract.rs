@@ -220,3 +220,35 @@ proptest! {
         check(auto, peer, skew, loss_every, one_way, MeasureSpec { pings, interval_ms, timeout_ms });
     }
 }
+
+#[test]
+fn a_probe_whose_timer_fires_early_still_times_out_and_reports_once() {
+    // prepared, never started (start timeout), and started, never connected (connect
+    // timeout): each timer fires 0.7 ms short of its deadline every time
+    for started in [false, true] {
+        let c = Config { start_timeout_ms: Some(5000.0), connect_timeout_ms: 1000.0, ..Config::default() };
+        let mut p = Probe::new(0.0, c, Role::Answerer);
+        let mut t = OneShot::new();
+        let mut now = 0.0;
+        if started {
+            p.handle(10.0, Input::Start);
+            now = 10.0;
+        }
+        let mut dones = vec![];
+        for _ in 0..100 {
+            dones.extend(p.take_outputs().into_iter().filter_map(|o| if let Output::Done(r) = o { Some(r) } else { None }));
+            match t.sync(p.deadline()) {
+                p2p_probe::core::Arm::Set(at) => now = Skew::Early(0.7).fire_at(at, now),
+                p2p_probe::core::Arm::Clear => break,
+                p2p_probe::core::Arm::Keep if p.deadline().is_none() => break,
+                p2p_probe::core::Arm::Keep => panic!("a spent timer must be re-armed"),
+            }
+            t.fired();
+            p.handle(now, Input::Timer);
+        }
+        let want = if started { p2p_probe::core::ProbeError::ConnectTimeout } else { p2p_probe::core::ProbeError::NotStarted };
+        assert_eq!(dones.len(), 1, "started={started}: {dones:?}");
+        assert_eq!(dones[0].error, Some(want));
+        assert!(now >= if started { 1010.0 } else { 5000.0 }, "not before its deadline: {now}");
+    }
+}

@@ -42,7 +42,15 @@ pub fn configure(#[wasm_bindgen(unchecked_param_type = "ProbeConnectionOptions |
 /// The options a constructor works with: the `configure()` defaults with `options` laid over
 /// them. Anything that is not an options object is passed through for the parser to reject.
 pub fn with_defaults(options: &JsValue) -> JsValue {
-    let defaults = DEFAULTS.with(|d| d.try_borrow().ok().and_then(|d| d.clone()));
+    let defaults = DEFAULTS.with(|d| match d.try_borrow() {
+        Ok(d) => d.clone(),
+        // configure() runs no JS while it holds the cell: a conflict would be a bug
+        Err(_) => {
+            debug_assert!(false, "configure() defaults borrowed while being replaced");
+            super::warn("configure", "internal error: defaults busy, not applied");
+            None
+        }
+    });
     match defaults {
         None => options.clone(),
         Some(defaults) if options.is_undefined() || options.is_null() => Object::assign(&Object::new(), &defaults).into(),

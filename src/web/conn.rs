@@ -488,13 +488,13 @@ impl Driver {
     }
 
     fn send(&self, text: &str) {
-        match &self.dc {
-            Some(dc) if dc.ready_state() == RtcDataChannelState::Open => {
+        match self.dc.as_ref().filter(|dc| dc.ready_state() == RtcDataChannelState::Open) {
+            Some(dc) => {
                 if dc.send_with_str(text).is_err() {
                     warn(&self.session, "data channel send failed");
                 }
             }
-            _ => warn(&self.session, "data channel not open: message not sent"),
+            None => warn(&self.session, "data channel not open: message not sent"),
         }
     }
 
