@@ -285,3 +285,42 @@ fn bad_arguments_throw_real_errors_with_codes() {
     assert_eq!(error_code(&e), "invalid_argument", "a probe with ourselves");
     assert_eq!(server.handler_count("1"), 0, "failed constructors leave no handlers behind");
 }
+
+#[wasm_bindgen_test]
+fn dropping_a_manager_unsubscribes_it_like_close() {
+    // `manager.free()`, a TypeScript `using` block, or garbage collection drop the Rust value
+    let server = FakeServer::new(0.0);
+    let a = ProbeManager::new(server.socket("1"), "1".into(), Some(options(&[]))).unwrap();
+    assert_eq!(server.handler_count("1"), 3, "probe_prepare, probe_start, probe_signal");
+    drop(a);
+    assert_eq!(server.handler_count("1"), 0, "dropping the manager removes its socket handlers");
+}
+
+#[wasm_bindgen_test]
+async fn configure_checks_its_options_and_supplies_the_drop_ins_defaults() {
+    use p2p_probe::web::configure;
+    let e = configure(options(&[("pingTimeoutMs", "soon".into())])).err().unwrap();
+    assert_eq!(error_code(&e), "invalid_option");
+    // defaults for the whole package: the platform's flow passes only the TURN credentials
+    configure(options(&[("pings", 3.into()), ("pingIntervalMs", 0.into())])).unwrap();
+    let server = FakeServer::new(0.0);
+    let id = server.create_probe("p", "q", false);
+    let creds = || {
+        let o = Object::new();
+        Reflect::set(&o, &"turnUsername".into(), &JsValue::NULL).unwrap();
+        Reflect::set(&o, &"turnCredential".into(), &JsValue::NULL).unwrap();
+        Some(JsValue::from(o))
+    };
+    let a = ProbeConnection::new(server.socket("p"), id.clone().into(), "p".into(), "q".into(), creds()).unwrap();
+    let b = ProbeConnection::new(server.socket("q"), id.clone().into(), "q".into(), "p".into(), creds()).unwrap();
+    configure(JsValue::NULL).unwrap();
+    let connected = deferred();
+    a.set_on_connected(Some(connected.r#fn()));
+    a.start();
+    b.start();
+    wait_for(connected.promise(), "connected").await;
+    assert!(wait_for(a.measure_rtt(None), "measureRTT").await.as_f64().is_some());
+    assert_eq!(get(&a.last_report(), "rtt.sent").as_f64(), Some(3.0), "pings from configure()");
+    a.close();
+    b.close();
+}
