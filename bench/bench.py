@@ -12,7 +12,7 @@ once both clients have sent their probe_result). Prints side by side:
 * time-to-result median / p90: create_probe() -> on_complete (server, time.perf_counter)
 * RTT reported median: what on_complete received
 * probes failed: on_complete with None, or not called within the timeout
-* download size: ours = gzip -9 of pkg/p2p_probe_bg.wasm + pkg/p2p_probe.js (+ pkg/snippets/**/*.js),
+* download size: ours = gzip -9 of pkg/p2p_probe_bg.wasm + pkg/index.js + pkg/p2p_probe.js (+ pkg/snippets/**/*.js),
   each file compressed on its own; legacy = probe_connection.js + webrtc_manager.js bundled and
   minified with esbuild (--bundle --minify --format=esm), then gzip -9.
 
@@ -47,6 +47,7 @@ CHROMIUM_ARGS = [
 LEGACY_NOISE = "[WebRTC] DataChannel error"
 PKG_WASM = REPO / "pkg" / "p2p_probe_bg.wasm"
 PKG_JS = REPO / "pkg" / "p2p_probe.js"
+PKG_ENTRY = REPO / "pkg" / "index.js"
 
 
 # ----------------------------------------------------------------------------- sizes
@@ -78,7 +79,7 @@ def size_legacy() -> dict:
 def size_ours() -> dict | None:
     if not (PKG_WASM.exists() and PKG_JS.exists()):
         return None
-    files = [PKG_WASM, PKG_JS] + sorted((REPO / "pkg" / "snippets").glob("**/*.js"))
+    files = [PKG_WASM, PKG_ENTRY, PKG_JS] + sorted((REPO / "pkg" / "snippets").glob("**/*.js"))
     raw = sum(f.stat().st_size for f in files)
     gz = sum(gzip9_len(f.read_bytes()) for f in files)
     return {"files": [str(f.relative_to(REPO)) for f in files], "raw_bytes": raw, "gzip9_bytes": gz}

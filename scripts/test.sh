@@ -29,9 +29,13 @@ wasm-pack test --headless --firefox --geckodriver "$(command -v geckodriver)" --
 step "bundle www/ from the packed package (esbuild + tsc against p2p_probe.d.ts)"
 node www/build.mjs
 
+# Consumer projects (vite, esbuild, webpack): npm install from the packed tarball, tsc strict,
+# bundle, one probe each between two Chromium processes. They run as the tests/consumer folder
+# of the pytest loop below.
+
 # One pytest process per folder: each folder drives its own Playwright instance.
 status=0
-for suite in tests/fixtures tests/turn tests/netem tests/e2e; do
+for suite in tests/fixtures tests/turn tests/netem tests/e2e tests/consumer; do
   step "pytest $suite"
   .venv/bin/python -m pytest "$suite" -q -p no:cacheprovider "$@" || status=1
 done

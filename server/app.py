@@ -68,7 +68,8 @@ Static files
 ``/`` -> www/dist/index.html, ``/assets/*`` (and other files) -> www/dist/,
 ``/pkg/*`` -> pkg/, ``/legacy/*`` -> the installed ``mug/server/static/js/``,
 ``/vendor/*`` -> node_modules/socket.io-client/dist/ (``/vendor/socket.io.esm.min.js``),
-``/test/*`` -> www/test/.
+``/test/*`` -> www/test/,
+``/consumer/<name>/*`` -> tests/consumer/<name>/dist/ (the bundles built by tests/consumer).
 """
 from __future__ import annotations
 
@@ -91,6 +92,7 @@ REPO = Path(__file__).resolve().parent.parent
 DIST_DIR = REPO / "www" / "dist"
 PKG_DIR = REPO / "pkg"
 TEST_DIR = REPO / "www" / "test"
+CONSUMER_DIR = REPO / "tests" / "consumer"
 VENDOR_DIR = REPO / "node_modules" / "socket.io-client" / "dist"
 LEGACY_DIR = Path(mug.__file__).resolve().parent / "server" / "static" / "js"
 
@@ -313,6 +315,12 @@ def create_app(turn_username: str | None = None, turn_credential: str | None = N
     @app.get("/test/<path:path>")
     def test_files(path):
         return serve(TEST_DIR, path)
+
+    @app.get("/consumer/<name>/<path:path>")
+    def consumer_files(name, path):  # tests/consumer/<name>/dist/ (vite, esbuild, webpack)
+        if not name.replace("-", "").replace("_", "").isalnum():
+            return "unknown consumer project\n", 404
+        return serve(CONSUMER_DIR / name / "dist", path)
 
     @app.get("/<path:path>")
     def dist_files(path):  # /assets/... and anything else the www build emits

@@ -324,3 +324,14 @@ async fn configure_checks_its_options_and_supplies_the_drop_ins_defaults() {
     a.close();
     b.close();
 }
+
+#[wasm_bindgen_test]
+fn unknown_option_keys_are_named_in_one_warning_each() {
+    let server = FakeServer::new(0.0);
+    let warnings = count_warnings();
+    let a = ProbeManager::new(server.socket("1"), "1".into(), Some(options(&[("pingCount", 3.into()), ("ping_interval_ms", 2.into())])));
+    warnings.restore();
+    let a = a.expect("unknown keys are not an error");
+    assert_eq!(warnings.count(), 2, "one warning per unknown key");
+    a.close();
+}

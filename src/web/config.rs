@@ -26,6 +26,7 @@ pub fn configure(#[wasm_bindgen(unchecked_param_type = "ProbeConnectionOptions |
     let copy = if options.is_undefined() || options.is_null() {
         None
     } else {
+        super::convert::warn_unknown_options(&options, "configure");
         Options::parse(&options, true)?;
         Some(Object::assign(&Object::new(), options.unchecked_ref()))
     };

@@ -30,9 +30,9 @@ use alloc::rc::Rc;
 use core::cell::Cell;
 
 use futures::channel::{mpsc, oneshot};
-use futures::future::{FusedFuture, LocalBoxFuture};
+use futures::future::LocalBoxFuture;
 use futures::stream::FuturesUnordered;
-use futures::{select, FutureExt, StreamExt};
+use futures::{select, select_biased, FutureExt, StreamExt};
 use gloo_events::EventListener;
 use gloo_timers::future::TimeoutFuture;
 use js_sys::Object;
@@ -53,9 +53,11 @@ use crate::core::{Arm, Candidate, Config, Input, MeasureSpec, OneShot, Output, P
 /// How long a getStats() may take before we go on without it (Firefox never settles one that
 /// was pending when its peer connection closed).
 pub const STATS_WAIT_MS: u32 = 1000;
-/// After its result, a connection stays open this long (or until the peer closes it) so the
-/// peer's own ping series, which may still be running, gets its pongs.
+/// After its result, a connection stays open this long after the peer's last message (or until
+/// the peer closes it) so the peer's own ping series, which may still be running, gets its
+/// pongs; `LINGER_CAP_MS` after the result at most.
 pub const LINGER_MS: u32 = 1000;
+pub const LINGER_CAP_MS: f64 = 3000.0;
 
 #[wasm_bindgen]
 extern "C" {
@@ -144,6 +146,7 @@ impl Conn {
             one_shot: OneShot::new(),
             timer: futures::future::Fuse::terminated(),
             linger: futures::future::Fuse::terminated(),
+            lingering_since: None,
             linger_allowed: true,
             ended: false,
             status: Rc::clone(&status),
@@ -239,6 +242,8 @@ struct Driver {
     one_shot: OneShot,
     timer: futures::future::Fuse<TimeoutFuture>,
     linger: futures::future::Fuse<TimeoutFuture>,
+    /// When the probe finished with its channel open and the lingering began.
+    lingering_since: Option<f64>,
     linger_allowed: bool,
     ended: bool,
     status: Rc<Status>,
@@ -252,7 +257,9 @@ async fn drive(mut d: Driver, mut rx: mpsc::UnboundedReceiver<Event>) {
         if d.ended {
             break;
         }
-        let ev = select! {
+        // biased, in this order: what has already arrived (a pong, a promise's result) goes to
+        // the core before a timer that came due at the same time
+        let ev = select_biased! {
             ev = rx.next() => ev.unwrap_or(Event::Close { linger: false }),
             ev = d.ops.select_next_some() => ev,
             () = &mut d.timer => Event::Timer,
@@ -312,10 +319,16 @@ impl Driver {
                 }
             }
             Event::ChannelOpen => self.probe.handle(now, Input::ChannelOpen),
-            Event::Message(data) => match data.as_string() {
-                Some(text) => self.probe.handle(now, Input::Message(&text)),
-                None => self.probe.handle(now, Input::Ignored("binary data-channel message ignored")),
-            },
+            Event::Message(data) => {
+                match data.as_string() {
+                    Some(text) => self.probe.handle(now, Input::Message(&text)),
+                    None => self.probe.handle(now, Input::Ignored("binary data-channel message ignored")),
+                }
+                // the peer is still talking: a lingering connection waits for it a while longer
+                if self.lingering_since.is_some_and(|t| now - t < LINGER_CAP_MS) {
+                    self.linger = TimeoutFuture::new(LINGER_MS).fuse();
+                }
+            }
             Event::ChannelClosed => self.probe.handle(now, Input::ChannelClosed),
             Event::LocalDescription(kind, Ok(sdp)) => {
                 let desc = convert::description(kind_str(kind), &sdp);
@@ -349,30 +362,46 @@ impl Driver {
 
     /// Every output of the core, in order.
     fn carry_out(&mut self) {
-        for out in self.probe.take_outputs() {
-            match out {
-                Output::CreateOffer => self.create_offer(),
-                Output::ApplyRemote(kind, sdp) => self.apply_remote(kind, &sdp),
-                Output::AddCandidate(c) => self.add_candidate(&c),
-                Output::Send(text) => self.send(&text),
-                Output::GetStats => match self.pc.clone() {
-                    Some(pc) => self.ops.push(get_stats(pc).map(Event::Stats).boxed_local()),
-                    None => self.probe.handle(now(), Input::Stats(None)),
-                },
-                Output::Connected => {
-                    self.status.channel_open.set(true);
-                    (self.notify)(Notice::Connected);
-                }
-                Output::Closed => {
-                    self.status.channel_open.set(false);
-                    (self.notify)(Notice::Closed);
-                }
-                Output::Warn(why) => warn(&self.session, why),
-                Output::MeasureDone(r) => (self.notify)(Notice::MeasureDone(r)),
-                Output::Done(r) => {
-                    self.status.finished.set(true);
-                    (self.notify)(Notice::Done(r));
-                }
+        // until none is left: an input fed while carrying out (getStats without a peer
+        // connection) has outputs of its own
+        loop {
+            let outs = self.probe.take_outputs();
+            if outs.is_empty() {
+                return;
+            }
+            // the owner's callbacks below may ask about us (`measureRTT()` from `onClosed`)
+            if self.probe.is_finished() {
+                self.status.finished.set(true);
+            }
+            for out in outs {
+                self.carry_out_one(out);
+            }
+        }
+    }
+
+    fn carry_out_one(&mut self, out: Output) {
+        match out {
+            Output::CreateOffer => self.create_offer(),
+            Output::ApplyRemote(kind, sdp) => self.apply_remote(kind, &sdp),
+            Output::AddCandidate(c) => self.add_candidate(&c),
+            Output::Send(text) => self.send(&text),
+            Output::GetStats => match self.pc.clone() {
+                Some(pc) => self.ops.push(get_stats(pc).map(Event::Stats).boxed_local()),
+                None => self.probe.handle(now(), Input::Stats(None)),
+            },
+            Output::Connected => {
+                self.status.channel_open.set(true);
+                (self.notify)(Notice::Connected);
+            }
+            Output::Closed => {
+                self.status.channel_open.set(false);
+                (self.notify)(Notice::Closed);
+            }
+            Output::Warn(why) => warn(&self.session, why),
+            Output::MeasureDone(r) => (self.notify)(Notice::MeasureDone(r)),
+            Output::Done(r) => {
+                self.status.finished.set(true);
+                (self.notify)(Notice::Done(r));
             }
         }
     }
@@ -383,7 +412,7 @@ impl Driver {
             Arm::Keep => {}
             // Replacing the timer drops the old one, which clears it.
             Arm::Clear => self.timer = futures::future::Fuse::terminated(),
-            Arm::Set(at) => self.timer = TimeoutFuture::new(convert::ceil_u32(at - now())).fuse(),
+            Arm::Set(at) => self.timer = TimeoutFuture::new(timer_ms(at - now())).fuse(),
         }
         let open = self.probe.is_channel_open() && self.dc.as_ref().is_some_and(|dc| dc.ready_state() == RtcDataChannelState::Open);
         self.status.channel_open.set(open && !self.status.finished.get());
@@ -391,7 +420,8 @@ impl Driver {
             self.status.finished.set(true);
             if !(self.linger_allowed && open) {
                 self.ended = true;
-            } else if self.linger.is_terminated() {
+            } else if self.lingering_since.is_none() {
+                self.lingering_since = Some(now());
                 self.linger = TimeoutFuture::new(LINGER_MS).fuse();
             }
         }
@@ -541,6 +571,11 @@ impl Driver {
             pc.close();
         }
     }
+}
+
+/// Milliseconds for `setTimeout` (gloo-timers passes an i32): rounded up, within 0..=i32::MAX.
+fn timer_ms(ms: f64) -> u32 {
+    convert::ceil_u32(ms).min(i32::MAX as u32)
 }
 
 fn kind_str(kind: SdpKind) -> &'static str {

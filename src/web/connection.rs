@@ -59,10 +59,12 @@ impl Callbacks {
 
     fn notice(&self, session: &str, n: Notice) {
         match n {
-            Notice::Connected | Notice::Closed | Notice::Ended if self.closed.get() => {}
+            // the task is gone: a measureRTT() still waiting (one asked for from `onClosed`,
+            // after the channel closed) resolves to null
+            Notice::Ended => self.settle_measure(None),
+            Notice::Connected | Notice::Closed if self.closed.get() => {}
             Notice::Connected => call(session, &self.on_connected, &JsValue::UNDEFINED),
             Notice::Closed => call(session, &self.on_closed, &JsValue::UNDEFINED),
-            Notice::Ended => {}
             Notice::MeasureDone(r) => {
                 self.last_report.set(Some(convert::result_object(session, &r)));
                 self.settle_measure(r.rtt_ms);
@@ -103,7 +105,9 @@ impl ProbeConnection {
         #[wasm_bindgen(js_name = peerSubjectId, unchecked_param_type = "string | number")] peer_subject_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "ProbeConnectionOptions")] options: Option<JsValue>,
     ) -> Result<ProbeConnection, JsValue> {
-        let options = super::config::with_defaults(&options.unwrap_or(JsValue::UNDEFINED));
+        let options = options.unwrap_or(JsValue::UNDEFINED);
+        convert::warn_unknown_options(&options, "ProbeConnection");
+        let options = super::config::with_defaults(&options);
         let session = probe_session_id
             .as_string()
             .filter(|s| !s.is_empty() && s.len() <= convert::MAX_SESSION_ID)
@@ -206,10 +210,11 @@ impl ProbeConnection {
     pub fn measure_rtt(&self, #[wasm_bindgen(unchecked_optional_param_type = "MeasureOptions")] options: Option<JsValue>) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         let num = |k: &str| get(&options, k).as_f64().filter(|x| x.is_finite() && *x >= 0.0);
+        // the same ranges as the constructor's options (pingIntervalMs, pingTimeoutMs)
         let spec = MeasureSpec {
             pings: num("numPings").map_or(self.defaults.pings, |n| n.clamp(1.0, f64::from(MAX_PINGS)) as u32),
-            interval_ms: num("pingInterval").unwrap_or(self.defaults.interval_ms),
-            timeout_ms: num("pingTimeout").unwrap_or(self.defaults.timeout_ms),
+            interval_ms: num("pingInterval").map_or(self.defaults.interval_ms, |v| v.min(convert::MAX_INTERVAL_MS)),
+            timeout_ms: num("pingTimeout").map_or(self.defaults.timeout_ms, |v| v.clamp(1.0, convert::MAX_PING_TIMEOUT_MS)),
         };
         if self.cbs.closed.get() || self.conn.is_closed() {
             return Promise::resolve(&JsValue::NULL);
@@ -226,7 +231,8 @@ impl ProbeConnection {
 
     /// Ends the probe: removes the socket listener and closes the data channel and the peer
     /// connection. A pending `measureRTT()` resolves to null; no callback runs after this. When
-    /// the channel is open, it first lingers (up to 1 s, or until the peer closes it) only to
+    /// the channel is open, it first lingers (1 s after the peer's last message, 3 s at most,
+    /// or until the peer closes it) only to
     /// answer the peer's pings: the platform's flow closes as soon as its own `measureRTT()`
     /// resolves, and the peer's series may still be running. Idempotent.
     pub fn close(&self) {

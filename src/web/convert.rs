@@ -20,6 +20,9 @@ use serde::Serialize;
 
 /// Longest probe_session_id we accept (the server's are 42 characters).
 pub const MAX_SESSION_ID: usize = 256;
+/// Upper bounds of `pingIntervalMs` / `pingTimeoutMs` (and of `measureRTT()`'s options).
+pub const MAX_INTERVAL_MS: f64 = 60_000.0;
+pub const MAX_PING_TIMEOUT_MS: f64 = 60_000.0;
 /// Longest SDP we pass to the browser.
 pub const MAX_SDP: usize = 64 * 1024;
 
@@ -85,6 +88,34 @@ fn string_or_null(opts: &JsValue, key: &'static str) -> Result<Option<String>, A
     }
 }
 
+/// Every option a constructor or `configure()` reads.
+pub const KNOWN_OPTIONS: &[&str] = &[
+    "iceServers", "turnUrls", "iceTransportPolicy", "pings", "pingIntervalMs", "pingTimeoutMs",
+    "connectTimeoutMs", "startTimeoutMs", "onResult", "turnUsername", "turnCredential",
+];
+
+/// One `console.warn` per option key that nothing reads, naming the nearest known one (a typo
+/// such as `pingCount` would otherwise be ignored without a word).
+pub fn warn_unknown_options(opts: &JsValue, who: &str) {
+    if !opts.is_object() || Array::is_array(opts) {
+        return;
+    }
+    for key in Object::keys(opts.unchecked_ref::<Object>()).iter().filter_map(|k| k.as_string()) {
+        if KNOWN_OPTIONS.contains(&key.as_str()) {
+            continue;
+        }
+        let mut msg = String::from("unknown option `");
+        msg.push_str(key.get(..key.len().min(64)).unwrap_or("?"));
+        msg.push_str("` ignored");
+        if let Some(near) = crate::core::names::nearest(&key, KNOWN_OPTIONS) {
+            msg.push_str(" (did you mean `");
+            msg.push_str(near);
+            msg.push_str("`?)");
+        }
+        super::warn(who, &msg);
+    }
+}
+
 impl Options {
     pub fn parse(opts: &JsValue, auto_measure: bool) -> Result<Options, ApiError> {
         if !(opts.is_undefined() || opts.is_null() || opts.is_object()) {
@@ -100,10 +131,10 @@ impl Options {
             }
             cfg.pings = p as u32;
         }
-        if let Some(v) = number(opts, "pingIntervalMs", 0.0, 60_000.0)? {
+        if let Some(v) = number(opts, "pingIntervalMs", 0.0, MAX_INTERVAL_MS)? {
             cfg.ping_interval_ms = v;
         }
-        if let Some(v) = number(opts, "pingTimeoutMs", 1.0, 60_000.0)? {
+        if let Some(v) = number(opts, "pingTimeoutMs", 1.0, MAX_PING_TIMEOUT_MS)? {
             cfg.ping_timeout_ms = v;
         }
         if let Some(v) = number(opts, "connectTimeoutMs", 1.0, 600_000.0)? {

@@ -9,7 +9,7 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use alloc::rc::{Rc, Weak};
+use alloc::rc::Rc;
 use core::cell::{Cell, RefCell};
 
 use js_sys::Object;
@@ -75,7 +75,9 @@ impl ProbeManager {
         #[wasm_bindgen(js_name = mySubjectId, unchecked_param_type = "string | number")] my_subject_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "ProbeOptions")] options: Option<JsValue>,
     ) -> Result<ProbeManager, JsValue> {
-        let options = super::config::with_defaults(&options.unwrap_or(JsValue::UNDEFINED));
+        let options = options.unwrap_or(JsValue::UNDEFINED);
+        convert::warn_unknown_options(&options, "ProbeManager");
+        let options = super::config::with_defaults(&options);
         let me = id_string(&my_subject_id).filter(|s| !s.is_empty()).ok_or(ApiError::InvalidArgument("mySubjectId"))?;
         let opts = Options::parse(&options, true)?;
         let inner = Rc::new(Inner {
@@ -217,10 +219,11 @@ impl Inner {
         let user = get(data, "turn_username").as_string();
         let cred = get(data, "turn_credential").as_string();
         let rtc_config = self.opts.rtc_config(user.as_deref(), cred.as_deref());
-        let weak: Weak<Inner> = Rc::downgrade(self);
+        // Strong: a probe's result must go out even when the manager is dropped meanwhile. The
+        // task holds it only until it ends (every probe ends by its timeouts, at once on close).
+        let inner = Rc::clone(self);
         let sid = session.clone();
         let notify = Rc::new(move |n: Notice| {
-            let Some(inner) = weak.upgrade() else { return };
             match n {
                 Notice::Done(r) => inner.finish(&sid, &r),
                 Notice::Ended => inner.ended(&sid),
@@ -278,6 +281,11 @@ impl Inner {
         if let Some(s) = removed {
             self.with_mut(&self.lingering, |l| l.push(s));
         }
+        self.report(session, r);
+    }
+
+    /// Sends `probe_result`, calls `onResult` and remembers the session as finished.
+    fn report(&self, session: &str, r: &Report) {
         self.with_mut(&self.recent, |recent| {
             let next = self.recent_next.get();
             match recent.get_mut(next) {
@@ -299,8 +307,10 @@ impl Inner {
 
     /// A connection's task has ended: drop its handle.
     fn ended(&self, session: &str) {
-        let gone = self.with_mut(&self.lingering, |l| l.iter().position(|x| x.id == session).map(|at| l.remove(at))).flatten();
-        drop(gone);
+        for list in [&self.lingering, &self.sessions] {
+            let gone = self.with_mut(list, |l| l.iter().position(|x| x.id == session).map(|at| l.remove(at))).flatten();
+            drop(gone);
+        }
     }
 
     fn close(&self) {
@@ -311,7 +321,9 @@ impl Inner {
         drop(subscriptions);
         let live = self.with_mut(&self.sessions, core::mem::take).unwrap_or_default();
         let lingering = self.with_mut(&self.lingering, core::mem::take).unwrap_or_default();
-        // each live probe reports `closed` once, from its task; lingering ones just end
+        // Each live probe reports `closed` once, from its task, with what it had measured (its
+        // notify holds the manager, so a dropped manager still reports); lingering ones have
+        // reported already and just end.
         for s in live.iter().chain(lingering.iter()) {
             s.conn.close(false);
         }

