@@ -15,17 +15,14 @@ Every step is timed; the table is printed at the end of the run (``consumer timi
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import time
-import urllib.error
 from pathlib import Path
 
 import pytest
 
-from consumer_rig import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, EXTRA_BUILDS, HERE, REPO, REPORT,
-                          TIMINGS, Page, Server, StepFailed, _T0, check_dist, free_port, install,
-                          pack, run, timed)
+from consumer_rig import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, EXTRA_BUILDS, HERE, REPORT,
+                          TIMINGS, Page, StepFailed, _T0, check_dist, install, pack, run, start_server,
+                          stop_server, timed)
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -81,37 +78,10 @@ def built(tarball):
 
 @pytest.fixture(scope="session")
 def server():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    log_path = ARTIFACTS / "server.log"
-    log = open(log_path, "w")
     with timed("server start"):
-        proc = subprocess.Popen(
-            [sys.executable, str(REPO / "server" / "app.py"), "--port", str(port), "--log-level", "INFO"],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-        )
-        srv = Server(port, proc, log_path)
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}; see {log_path}:\n"
-                                   + log_path.read_text()[-3000:])
-            try:
-                srv.subjects()
-                break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                if time.monotonic() > deadline:
-                    proc.kill()
-                    raise RuntimeError(f"server did not come up; see {log_path}")
-                time.sleep(0.1)
+        srv = start_server(ARTIFACTS / "server.log")
     yield srv
-    proc.terminate()
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
+    stop_server(srv)
 
 
 @pytest.fixture(scope="session")

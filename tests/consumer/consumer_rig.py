@@ -6,13 +6,9 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -34,19 +30,9 @@ EXPECTED_DIST = {
 }
 NPM_INSTALL = ["npm", "install", "--no-package-lock", "--no-audit", "--no-fund",
                "--prefer-offline", "--loglevel=error"]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [  # as tests/e2e/conftest.py: loopback WebRTC, nothing reaching outside hosts
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--allow-loopback-in-peer-connection",
-    "--use-fake-ui-for-media-stream",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
+sys.path.insert(0, str(REPO / "tests" / "support"))
+# the real server and the Chromium flags, shared with tests/e2e
+from server_rig import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server  # noqa: E402,F401
 
 # ---------------------------------------------------------------- timings / report
 
@@ -138,45 +124,6 @@ def check_dist(name: str, dist: Path) -> None:
     if wasm[0].read_bytes() != (PKG / "p2p_probe_bg.wasm").read_bytes():
         raise StepFailed(f"{wasm[0].relative_to(REPO)} differs from pkg/p2p_probe_bg.wasm")
 
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, port: int, proc: subprocess.Popen, log_path: Path):
-        self.base_url = f"http://127.0.0.1:{port}"
-        self.proc = proc
-        self.log_path = log_path
-
-    def _req(self, method: str, path: str, body=None, timeout: float = 30):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base_url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return json.loads(r.read())
-
-    def subjects(self) -> list[str]:
-        return self._req("GET", "/api/subjects")["subjects"]
-
-    def wait_subjects(self, *ids: str, timeout: float = 10) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if set(ids) <= set(self.subjects()):
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"subjects {ids} not connected; connected: {self.subjects()}")
-
-    def probe(self, a: str, b: str, timeout: float = 15) -> dict:
-        return self._req("POST", "/api/probe", {"a": a, "b": b, "wait": True, "timeout": timeout},
-                         timeout=timeout + 10)
-
-    def probe_results(self, probe_session_id: str) -> list[dict]:
-        q = urllib.parse.quote(probe_session_id)
-        return self._req("GET", f"/api/probe_results?probe_session_id={q}")
 
 
 class Page:

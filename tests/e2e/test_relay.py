@@ -20,17 +20,14 @@ from __future__ import annotations
 
 import json
 import secrets
-import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
 import uuid
-from pathlib import Path
 
 import pytest
 
-from conftest import ARTIFACTS, REPO, Peer, Server, free_port, release_peers
+from conftest import ARTIFACTS, REPO, Peer, release_peers, start_server, stop_server
 
 sys.path.insert(0, str(REPO / "tests" / "netem"))
 sys.path.insert(0, str(REPO / "tests" / "turn"))
@@ -56,39 +53,10 @@ def turn():
         yield t
 
 
-def start_server(tag: str, turn_username: str, turn_credential: str):
+def start_relay_server(tag: str, turn_username: str, turn_credential: str):
     """server/app.py with TURN credentials (argv, as the server takes them)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    log_path = ARTIFACTS / f"server-relay-{tag}.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "server" / "app.py"), "--port", str(port), "--log-level", "INFO",
-         "--turn-username", turn_username, "--turn-credential", turn_credential],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    srv = Server(port, proc, log_path)
-    deadline = time.monotonic() + 20
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}; see {log_path}")
-        try:
-            srv.subjects()
-            return srv
-        except (urllib.error.URLError, ConnectionError, OSError):
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"server did not come up; see {log_path}")
-            time.sleep(0.1)
-
-
-def stop_server(srv) -> None:
-    srv.proc.terminate()
-    try:
-        srv.proc.wait(5)
-    except subprocess.TimeoutExpired:
-        srv.proc.kill()
-        srv.proc.wait()
+    return start_server(ARTIFACTS / f"server-relay-{tag}.log",
+                        "--turn-username", turn_username, "--turn-credential", turn_credential)
 
 
 @pytest.fixture
@@ -137,7 +105,7 @@ def assert_no_leak(secret: str, peers, records, srv) -> None:
 @pytest.mark.parametrize("kind", ["ours", "dropin"])
 def test_relay_with_rest_credentials(turn, relay_peers, kind):
     user, cred = turn.rest_credentials("probe-" + uid(), ttl=600)
-    srv = start_server("good-" + kind, user, cred)
+    srv = start_relay_server("good-" + kind, user, cred)
     try:
         opts = {"turnUrls": [turn.url()], "policy": "relay"}
         u = uid()
@@ -186,7 +154,7 @@ def test_wrong_credential_fails_once_per_client_without_leaking(turn, relay_peer
     user, good = turn.rest_credentials("probe-" + uid(), ttl=600)
     _, wrong = rest_credentials("not-the-secret-" + uid(), user.split(":", 1)[1], ttl=600)
     assert wrong != good
-    srv = start_server("wrong", user, wrong)
+    srv = start_relay_server("wrong", user, wrong)
     try:
         opts = {"turnUrls": [turn.url()], "policy": "relay", "connectTimeoutMs": CONNECT_TIMEOUT_MS}
         u = uid()
