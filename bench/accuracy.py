@@ -1,28 +1,30 @@
 #!/usr/bin/env python3
 """RTT accuracy across a delayed link: our client and the legacy client vs UDP ground truth.
 
-    sudo .venv/bin/python bench/accuracy.py [--n 20] [--kinds ours,legacy] [--json out.json]
+    sudo .venv/bin/python bench/accuracy.py [--n 20] [--links short,jitter10,...] [--json out.json]
 
 Needs root (network namespaces). The REAL server (server/app.py) runs in namespace a, one
 peer page per namespace in two separate Chromium processes (tests/e2e/netem_rig.py); the
-link is reconfigured in place to each setting of issue 5:
+link is reconfigured in place to each link profile of tests/netem/profiles.py (default: all
+default profiles; --links picks by slug, also the extra ones such as jitter10-reorder).
 
-    25/25 ms | 10/90 ms (asymmetric) | 25/25 ms with +-5 ms jitter and 5 % loss each way
+For each profile: the UDP echo ground truth first (tests/netem/udp_echo.py, both ends
+SCHED_FIFO like the forwarder; the profile says how many echoes and how far apart, see
+profiles.py), then N probes with ``client=ours`` (the library's DEFAULT options; iceServers
+[]) and N with ``client=legacy`` (mug's probe_connection.js, its own defaults: 5 pings 100 ms
+apart, Date.now()), both in the same run, on the same link. On the busy profile both pages
+of both clients have their main thread blocked ~80 % of the time (peer.html ?busy=0.8).
 
-For each: UDP echo ground truth first (tests/netem/udp_echo.py, both ends SCHED_FIFO like the
-forwarder; also once without real-time priority, to show what host scheduling adds), then
-N probes with ``client=ours`` (iceServers [], the library defaults; on the jitter/loss link
-20 pings and a 500 ms ping timeout) and N with ``client=legacy`` (mug's probe_connection.js,
-its own defaults: 5 pings 100 ms apart, Date.now()). The RTT of a client is the median of
-the rtt_ms of every probe_result (both sides); "offset" = that median - UDP truth.
-"failed probes (results)": probes whose on_complete got None, and in brackets the
-probe_results (two per probe) with success false.
-"ping median / min": medians over our payloads of rtt.median_ms / rtt.min_ms (the
-data-channel series). The jitter link lets packets overtake (each packet's delay drawn
-independently, so the sparse UDP echoes are the truth for bursty traffic too);
---fifo-jitter keeps order per direction instead (see LINKS in tests/e2e/netem_rig.py).
+Per client, over every successful probe_result (two per probe, one per side):
+error = rtt_ms - truth; "med err" = median error, "p90 |err|" = 90th percentile of |error|;
+"CI cov" = share of payloads whose rtt.ci95_ms contains the truth (ours only; "n/a" when the
+build reports no interval); "failed" = probes whose on_complete got no RTT, and in brackets
+the probe_results with success false; "TTR" = median time to result (the server's
+on_complete elapsed_ms). "truth" = the median echo RTT, +- its standard error (order
+statistics). --truth-no-rt also measures the truth without real-time priority, to show what
+host scheduling adds.
 
-No assertions; tests/e2e/test_accuracy.py holds our client to the bounds.
+No assertions; tests/e2e/test_accuracy.py holds our client to the issue's bounds.
 """
 from __future__ import annotations
 
@@ -47,38 +49,50 @@ def fmt(x, nd=1, signed=False):
 
 
 def run(args) -> dict:
-    from netem_rig import LINKS, LinkRig, summarize
+    from netem_rig import LinkRig, select, summarize
 
     kinds = [k for k in args.kinds.split(",") if k]
-    out = {"n": args.n, "kinds": kinds, "links": []}
-    links = [link for link in LINKS if not args.links or link["slug"] in args.links.split(",")]
+    opts = json.loads(args.opts)
+    out = {"n": args.n, "warmup": args.warmup, "kinds": kinds, "opts": opts, "links": []}
+    profiles = select(args.links)
     log_dir = Path(args.log_dir)
-    with LinkRig(args.name, log_dir=log_dir, truth_count=args.truth_count) as rig:
+    with LinkRig(args.name, log_dir=log_dir) as rig:
         out["browser"] = "Chromium " + rig.browsers["a"].version
-        for link in links:
-            reorder = link["allow_reorder"] and not args.fifo_jitter
-            truth = rig.set_link(link["delay_ab"], link["delay_ba"], jitter=link["jitter"],
-                                 loss=link["loss"], seed=args.seed, allow_reorder=reorder)
-            truth_nort = rig.udp_truth(rt=False)
-            row = {"link": link["id"] + (" FIFO" if link["jitter"] and not reorder else ""),
-                   "slug": link["slug"], "truth": truth, "truth_no_rt": truth_nort, "clients": {}}
+        for prof in profiles:
+            t0 = time.monotonic()
+            truth = rig.set_link(prof, seed=args.seed, truth_count=args.truth_count)
+            print("  %-16s truth %.2f ms (se %s, %d/%d echoes %g ms apart, held %d/%d) in %.1f s"
+                  % (prof.slug, truth["median_ms"], truth["se_ms"], truth["received"], truth["count"],
+                     truth["interval_ms"], truth["held_ab"], truth["held_ba"],
+                     time.monotonic() - t0), file=sys.stderr)
+            row = {"link": prof.id, "slug": prof.slug, "profile": prof.as_dict(), "truth": truth,
+                   "clients": {}}
+            if args.truth_no_rt:
+                row["truth_no_rt"] = rig.udp_truth(count=prof.truth_count, rt=False,
+                                                   interval_ms=prof.truth_interval_ms)
             for kind in kinds:
-                opts = {**link["opts"], **json.loads(args.opts)} if kind != "legacy" else {}
-                a, b = rig.pair(kind, **opts)
+                a, b = rig.pair(kind, **(opts if kind != "legacy" else {}))
+                st0 = rig.link.stats()
                 runs = []
                 for i in range(args.warmup + args.n):
-                    r = rig.probe(a, b, timeout=args.timeout)
+                    r = rig.probe(a, b, timeout=args.timeout, settle=0)
                     if i >= args.warmup:
                         runs.append(r)
                     rtts = [p.get("rtt_ms") for ps in r.payloads.values() for p in ps]
                     mark = "warmup" if i < args.warmup else "%d/%d" % (i - args.warmup + 1, args.n)
-                    print("  %-14s %-6s %7s: on_complete=%s payload rtt_ms=%s (%.1f s)"
-                          % (link["id"], kind, mark, r.result.get("rtt_ms"), rtts, r.wall_s),
+                    print("  %-16s %-6s %7s: on_complete=%s payload rtt_ms=%s (%.1f s)"
+                          % (prof.slug, kind, mark, r.result.get("rtt_ms"), rtts, r.wall_s),
                           file=sys.stderr)
-                s = summarize(kind, runs)
-                s["offset_ms"] = (None if s["rtt_median_ms"] is None
-                                  else round(s["rtt_median_ms"] - truth["median_ms"], 3))
+                st1 = rig.link.stats()
+                rig.refresh(runs)
+                s = summarize(kind, runs, truth)
+                s["offset_ms"] = s["error_median_ms"]  # the old name
                 s["page_errors"] = [e for p in (a, b) for e in p.state()["errors"]]
+                s["busy"] = [p.busy_state() for p in (a, b)] if prof.busy else None
+                s["link_during"] = {k: st1.get(k, 0) - st0.get(k, 0)
+                                    for k in ("forwarded_ab", "forwarded_ba", "lost_ab", "lost_ba",
+                                              "held_ab", "held_ba", "dropped_foreign_ab",
+                                              "dropped_foreign_ba")}
                 row["clients"][kind] = s
             row["link_stats"] = rig.link.stats()
             out["links"].append(row)
@@ -87,25 +101,25 @@ def run(args) -> dict:
 
 def table(out: dict) -> str:
     kinds = out["kinds"]
-    hdr = ["link", "UDP truth", "truth no-RT"]
+    hdr = ["profile", "truth (± se)"]
     for k in kinds:
-        hdr += [f"{k} median (p90)", f"{k} offset"]
+        hdr += [f"{k} med err", f"{k} p90 |err|"]
         if k != "legacy":
-            hdr += [f"{k} ping median / min", f"{k} jitter / lost"]
-    hdr += ["failed probes (results) " + "/".join(kinds)]
+            hdr += [f"{k} CI cov"]
+        hdr += [f"{k} failed", f"{k} TTR"]
     rows = [hdr]
     for row in out["links"]:
         t = row["truth"]
-        cells = [row["link"], f"{fmt(t['median_ms'], 2)} ms", f"{fmt(row['truth_no_rt']['median_ms'], 2)} ms"]
-        fails = []
+        se = t.get("se_ms")
+        cells = [row["slug"], f"{fmt(t['median_ms'], 2)} ms (± {fmt(se, 3 if se is not None and se < 0.1 else 2)})"]
         for k in kinds:
             s = row["clients"][k]
-            cells += [f"{fmt(s['rtt_median_ms'])} ({fmt(s['rtt_p90_ms'])})", fmt(s["offset_ms"], 2, True)]
+            cells += [fmt(s["error_median_ms"], 2, True), fmt(s["abs_error_p90_ms"], 2)]
             if k != "legacy":
-                cells += [f"{fmt(s['ping_median_ms'])} / {fmt(s['ping_min_median_ms'])}",
-                          f"{fmt(s['jitter_median_ms'], 2)} / {s['pings_lost']}/{s['pings_sent']}"]
-            fails.append(f"{s['failed']}/{s['n']} ({s['payloads_failed']}/{s['payloads']})")
-        cells.append(" ".join(fails))
+                cov = s["ci_coverage"]
+                cells += ["n/a" if cov is None else "%d %%" % round(100 * cov)]
+            cells += [f"{s['failed']}/{s['n']} ({s['payloads_failed']}/{s['payloads']})",
+                      f"{fmt(s['time_to_result_median_ms'], 0)} ms"]
         rows.append(cells)
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(hdr))]
     lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
@@ -115,17 +129,22 @@ def table(out: dict) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--n", type=int, default=20, help="probes per link and client (default 20)")
-    ap.add_argument("--warmup", type=int, default=1, help="uncounted probes first (default 1)")
+    ap.add_argument("--n", type=int, default=20, help="probes per profile and client (default 20)")
+    ap.add_argument("--warmup", type=int, default=1,
+                    help="uncounted probes first, per profile and client (default 1)")
     ap.add_argument("--kinds", default="ours,legacy", help="comma list of ours,legacy,dropin")
-    ap.add_argument("--links", default="", help="comma list of 25-25,10-90,25-25-jitter5-loss5 (default all)")
-    ap.add_argument("--opts", default="{}", help='JSON merged into our options, e.g. \'{"pingIntervalMs": 10}\'')
+    ap.add_argument("--links", default="",
+                    help="comma list of profile slugs (tests/netem/profiles.py; default: the "
+                         "default profiles)")
+    ap.add_argument("--opts", default="{}",
+                    help="JSON merged into our options, for experiments only (default: none, "
+                         "the library's defaults)")
     ap.add_argument("--timeout", type=float, default=20.0, help="s per probe")
-    ap.add_argument("--truth-count", type=int, default=200, help="UDP echoes per truth measurement")
+    ap.add_argument("--truth-count", type=int, default=None,
+                    help="UDP echoes per truth measurement (default: the profile's)")
+    ap.add_argument("--truth-no-rt", action="store_true",
+                    help="also measure the truth without SCHED_FIFO (what host scheduling adds)")
     ap.add_argument("--seed", type=int, default=None, help="loss/jitter RNG seed")
-    ap.add_argument("--fifo-jitter", action="store_true",
-                    help="jitter link keeps packet order per direction (a packet waits behind a "
-                         "more delayed one); default: packets overtake, each delay independent")
     ap.add_argument("--name", default="pbacc%d" % (os.getpid() % 10000))
     ap.add_argument("--log-dir", default=str(REPO / "tests" / "e2e" / "artifacts" / "bench-accuracy"))
     ap.add_argument("--json", help="write all numbers here")
@@ -142,9 +161,17 @@ def main(argv=None) -> int:
     out = run(args)
     out["wall_s"] = round(time.monotonic() - t0, 1)
     print()
-    print(f"RTT accuracy, {out['browser']}, N={args.n} probes per link and client "
-          f"(median of both sides' rtt_ms; offset = median - UDP truth)")
+    print(f"RTT accuracy vs UDP truth, {out['browser']}, N={args.n} probes per profile and client "
+          f"(+{args.warmup} warm-up), "
+          + ("client defaults" if not out["opts"] else "our options " + json.dumps(out["opts"]))
+          + "; error = rtt_ms - truth over both sides' probe_results")
     print(table(out))
+    busy = [(row["slug"], k, s["busy"]) for row in out["links"] for k, s in row["clients"].items()
+            if s.get("busy")]
+    for slug, k, b in busy:
+        print(f"{slug} {k}: main thread blocked "
+              + " / ".join("-" if x is None else "%.0f %%" % (100 * x["fraction"]) for x in b)
+              + " of the time (a / b)")
     print(f"({out['wall_s']} s)")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))

@@ -14,7 +14,7 @@ fn drain(p: &mut Probe) -> Vec<Output> {
 }
 
 fn cfg() -> Config {
-    Config { pings: 3, ping_interval_ms: 10.0, ping_timeout_ms: 100.0, connect_timeout_ms: 1000.0, start_timeout_ms: Some(5000.0), auto_measure: true }
+    Config { pings: 3, ping_interval_ms: 10.0, ping_timeout_ms: 100.0, connect_timeout_ms: 1000.0, start_timeout_ms: Some(5000.0), auto_measure: true, measure_budget_ms: 0.0 }
 }
 
 fn sends(out: &[Output]) -> Vec<String> {
@@ -158,48 +158,43 @@ fn ping_median_is_used_when_stats_have_no_rtt_and_lost_pings_count() {
     let s3 = sends(&drain(&mut p));
     p.handle(127.0, Input::Message(&pong_for(&s3[0])));
     drain(&mut p);
-    // ping 2 (sent at 110) is lost before its 100 ms timeout: 4 x the slowest answer (7 ms)
-    // + 50 ms = 78 ms after it was sent
-    assert_eq!(p.deadline(), Some(188.0));
-    p.handle(187.0, Input::Timer);
+    // ping 2 (sent at 110) is lost before its 100 ms timeout: 4 x the typical answer (the
+    // lower median of 5 and 7 ms) + 50 ms = 70 ms after it was sent
+    assert_eq!(p.deadline(), Some(180.0));
+    p.handle(179.0, Input::Timer);
     assert!(done(&drain(&mut p)).is_none());
-    p.handle(188.0, Input::Timer);
+    p.handle(180.0, Input::Timer);
     let out = drain(&mut p);
     assert!(out.contains(&Output::GetStats));
     p.handle(211.0, Input::Stats(Some(&[])));
     let r = done(&drain(&mut p)).unwrap();
     assert_eq!(r.stats_rtt_ms, None);
-    assert_eq!(r.rtt_ms, Some(6.0), "median of 5 and 7");
+    assert_eq!(r.rtt_ms, Some(6.0), "the location of 5 and 7");
     assert_eq!((r.series.samples, r.series.sent, r.series.lost), (2, 3, 1));
     assert_eq!(r.series.jitter_ms, Some(2.0));
 }
 
 #[test]
 fn a_steady_series_refines_the_stats_rtt_a_jittery_one_does_not() {
-    use p2p_probe::core::series::summarize;
+    use p2p_probe::core::estimate::{estimate, Evidence, Source};
+    let est = |all: &[f64], stats: Option<f64>| {
+        estimate(&Evidence { all, spaced: all.get(..1).unwrap_or(&[]), stats_current_ms: stats, ..Default::default() }).map(|e| (e.rtt_ms, e.source))
+    };
     // steady: the median 0.5 ms above the fastest ping, 51.4 below Chromium's whole-ms 52
-    let steady = summarize(&[51.9, 51.4, 51.9, 52.4, 51.9], 5);
-    assert_eq!(best_rtt(Some(52.0), &steady), Some(51.4));
-    // still steady when a busy page delayed two of the five pings a lot (mean jitter 6 ms)
-    let busy = summarize(&[51.6, 60.2, 51.3, 51.9, 58.0], 5);
-    assert_eq!(best_rtt(Some(52.0), &busy), Some(51.3));
-    // a drifting series is not steady even with small steps
-    let drifting = summarize(&[51.0, 52.0, 53.0, 54.0, 55.0], 5);
-    assert_eq!(best_rtt(Some(52.0), &drifting), Some(52.0));
+    let steady = [51.9, 51.4, 51.9, 52.4, 51.9];
+    assert_eq!(est(&steady, Some(52.0)), Some((51.4, Source::Pings)));
+    // still steady when a busy page delayed two of the five pings a lot
+    assert_eq!(est(&[51.6, 60.2, 51.3, 51.9, 58.0], Some(52.0)), Some((51.3, Source::Pings)));
     // the stats value stands when it is the lower one
-    assert_eq!(best_rtt(Some(51.0), &steady), Some(51.0));
-    // jittery: the spread is the path's, the stats sample stands
-    let jittery = summarize(&[46.0, 55.0, 49.0, 58.0, 50.0], 5);
-    assert_eq!(best_rtt(Some(52.0), &jittery), Some(52.0));
-    // too few answers to call it steady
-    assert_eq!(best_rtt(Some(52.0), &summarize(&[40.0, 40.1], 5)), Some(52.0));
-    // no stats RTT: the ping median
-    assert_eq!(best_rtt(None, &jittery), Some(50.0));
-    assert_eq!(best_rtt(None, &summarize(&[], 5)), None);
+    assert_eq!(est(&steady, Some(51.0)), Some((51.0, Source::Stats)));
+    // too few answers to call it steady, and not slower than the stats RTT: the pings' location
+    assert_eq!(est(&[40.0, 40.1], Some(52.0)).map(|e| e.1), Some(Source::Pings));
+    // no stats RTT: the pings
+    assert_eq!(est(&[], None), None);
     // a stats RTT of 0 (below resolution: Firefox and Chromium on loopback) yields to answered
     // pings, and stands only when no ping was answered
-    assert_eq!(best_rtt(Some(0.0), &summarize(&[0.6, 0.7, 0.6], 3)), Some(0.6));
-    assert_eq!(best_rtt(Some(0.0), &summarize(&[], 5)), Some(0.0));
+    assert_eq!(est(&[0.6, 0.7, 0.6], Some(0.0)), Some((0.6, Source::Pings)));
+    assert_eq!(est(&[], Some(0.0)), Some((0.0, Source::Stats)));
 }
 
 #[test]
@@ -438,7 +433,7 @@ fn manual_mode_measures_on_request_like_the_legacy_class() {
     let mut p = Probe::new(0.0, c, Role::Initiator);
     assert!(drain(&mut p).is_empty(), "no timer before start in manual mode");
     // measuring before open resolves at once to nothing
-    p.handle(1.0, Input::Measure(MeasureSpec { pings: 2, interval_ms: 0.0, timeout_ms: 50.0 }));
+    p.handle(1.0, Input::Measure(MeasureSpec { pings: 2, interval_ms: 0.0, timeout_ms: 50.0, budget_ms: 0.0 }));
     let out = drain(&mut p);
     assert!(matches!(out.as_slice(), [Output::MeasureDone(r)] if r.rtt_ms.is_none()));
     p.handle(2.0, Input::Start);
@@ -446,7 +441,7 @@ fn manual_mode_measures_on_request_like_the_legacy_class() {
     let out = drain(&mut p);
     assert!(out.contains(&Output::Connected));
     assert!(sends(&out).is_empty(), "manual mode waits for measureRTT");
-    p.handle(20.0, Input::Measure(MeasureSpec { pings: 2, interval_ms: 0.0, timeout_ms: 50.0 }));
+    p.handle(20.0, Input::Measure(MeasureSpec { pings: 2, interval_ms: 0.0, timeout_ms: 50.0, budget_ms: 0.0 }));
     let pings = sends(&drain(&mut p));
     p.handle(21.0, Input::Message(&pong_for(&pings[0])));
     p.handle(23.0, Input::Message(&pong_for(&pings[1])));
@@ -457,7 +452,7 @@ fn manual_mode_measures_on_request_like_the_legacy_class() {
     assert_eq!(r.rtt_ms, Some(2.0));
     assert!(done(&out).is_none());
     // a second measurement works too, with fresh sequence numbers
-    p.handle(30.0, Input::Measure(MeasureSpec { pings: 1, interval_ms: 0.0, timeout_ms: 50.0 }));
+    p.handle(30.0, Input::Measure(MeasureSpec { pings: 1, interval_ms: 0.0, timeout_ms: 50.0, budget_ms: 0.0 }));
     let pings2 = sends(&drain(&mut p));
     assert!(pings2[0].contains("\"seq\":2"));
     p.handle(31.0, Input::ChannelClosed);
@@ -606,7 +601,7 @@ proptest! {
                 Ev::Failed => Input::ConnectionFailed,
                 Ev::Stats(r) => { stats = r.map(stats_with_rtt); Input::Stats(stats.as_deref()) }
                 Ev::Timer => Input::Timer,
-                Ev::Measure(n) => Input::Measure(MeasureSpec { pings: n, interval_ms: 5.0, timeout_ms: 100.0 }),
+                Ev::Measure(n) => Input::Measure(MeasureSpec { pings: n, interval_ms: 5.0, timeout_ms: 100.0, budget_ms: 0.0 }),
                 Ev::Close => Input::Close,
             };
             run(&mut p, now, input, &mut dones)?;
@@ -634,7 +629,7 @@ fn the_peers_pings_are_answered_in_every_phase_of_ours() {
     p.handle(3.0, Input::ChannelOpen);
     p.handle(4.0, Input::Message(ping));
     assert_eq!(pongs(&drain(&mut p)), 1, "open, no measureRTT() yet");
-    p.handle(5.0, Input::Measure(MeasureSpec { pings: 1, interval_ms: 0.0, timeout_ms: 50.0 }));
+    p.handle(5.0, Input::Measure(MeasureSpec { pings: 1, interval_ms: 0.0, timeout_ms: 50.0, budget_ms: 0.0 }));
     drain(&mut p);
     p.handle(6.0, Input::Message(ping));
     assert_eq!(pongs(&drain(&mut p)), 1, "measuring");
@@ -661,7 +656,7 @@ fn the_peers_pings_are_answered_in_every_phase_of_ours() {
 
 #[test]
 fn a_measurement_ends_at_its_deadline_even_if_getstats_never_answers() {
-    let spec = MeasureSpec { pings: 3, interval_ms: 10.0, timeout_ms: 100.0 };
+    let spec = MeasureSpec { pings: 3, interval_ms: 10.0, timeout_ms: 100.0, budget_ms: 0.0 };
     let c = Config { auto_measure: false, ..cfg() };
     let mut p = Probe::new(0.0, c, Role::Initiator);
     p.handle(1.0, Input::Start);

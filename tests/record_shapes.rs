@@ -25,10 +25,15 @@ fn pair(local: &str, remote: &str, protocol: &str) -> PairSample {
     }
 }
 
+use p2p_probe::core::estimate::{Estimate, Source};
+
 fn shapes() -> Vec<(&'static str, Report)> {
     let series = summarize(&[50.61, 50.72, 51.3], 5);
     let ok = |pair: Option<PairSample>, stats: Option<f64>| Report {
         rtt_ms: stats.or(series.median_ms),
+        estimate: Some(Estimate { rtt_ms: stats.or(series.median_ms).unwrap_or(0.0), ci95_ms: (50.1111, 52.2222), source: if stats.is_some() { Source::Stats } else { Source::Pings } }),
+        chained: if stats.is_some() { None } else { Some(9) },
+        transport_ms: stats,
         series,
         stats_rtt_ms: stats,
         pair,

@@ -41,7 +41,9 @@ impl Skew {
     fn lateness(self) -> f64 {
         match self {
             Skew::Late(l) => l,
-            _ => 0.0,
+            // whole-ms rounding up, less the early shift: at most 1 - e late
+            Skew::Early(e) => (1.0 - e).max(0.0),
+            Skew::OnTime => 0.0,
         }
     }
 }
@@ -65,12 +67,13 @@ struct Side {
 
 /// One side, manual (`ProbeConnection`, the platform's flow: `measureRTT()` on connect) or
 /// auto (`ProbeManager`), against a scripted peer. Returns the side after everything settled.
-fn run(auto: bool, peer: PeerKind, skew: Skew, loss_every: Option<u64>, one_way: f64, spec: MeasureSpec) -> (Side, f64) {
+fn run(auto: bool, peer: PeerKind, skew: Skew, loss_every: Option<u64>, one_way: f64, jitter: f64, spec: MeasureSpec) -> (Side, f64) {
     let c = Config {
         pings: spec.pings,
         ping_interval_ms: spec.interval_ms,
         ping_timeout_ms: spec.timeout_ms,
         auto_measure: auto,
+        measure_budget_ms: spec.budget_ms,
         ..Config::default()
     };
     let mut s = Side { p: Probe::new(0.0, c, Role::Initiator), timer: OneShot::new(), fire_at: None, measure_started: None, measure_done: vec![], dones: vec![] };
@@ -92,7 +95,10 @@ fn run(auto: bool, peer: PeerKind, skew: Skew, loss_every: Option<u64>, one_way:
                     let lost = loss_every.is_some_and(|k| sent % k == 0);
                     if let (PeerKind::Answers, false) = (peer, lost) {
                         if let Ok(p2p_probe::core::codec::Wire::Ping { seq_raw, ts_raw, .. }) = p2p_probe::core::codec::decode(&text) {
-                            inbox.push((now + 2.0 * one_way, p2p_probe::core::codec::encode_pong(seq_raw, ts_raw)));
+                            // a jittery path (uniform-ish per ping, from the ping's number) makes
+                            // an auto series go on with spaced pings
+                            let spread = jitter * ((sent as f64 * 0.618_034).fract());
+                            inbox.push((now + 2.0 * one_way + spread, p2p_probe::core::codec::encode_pong(seq_raw, ts_raw)));
                         }
                     }
                 }
@@ -146,7 +152,11 @@ fn run(auto: bool, peer: PeerKind, skew: Skew, loss_every: Option<u64>, one_way:
 }
 
 fn check(auto: bool, peer: PeerKind, skew: Skew, loss_every: Option<u64>, one_way: f64, spec: MeasureSpec) {
-    let (s, now) = run(auto, peer, skew, loss_every, one_way, spec);
+    check_jitter(auto, peer, skew, loss_every, one_way, 0.0, spec);
+}
+
+fn check_jitter(auto: bool, peer: PeerKind, skew: Skew, loss_every: Option<u64>, one_way: f64, jitter: f64, spec: MeasureSpec) {
+    let (s, now) = run(auto, peer, skew, loss_every, one_way, jitter, spec);
     let started = s.measure_started.expect("measurement started");
     let bound = measure_deadline_ms(&spec) + skew.lateness() + 1e-9;
     assert!(now - started <= bound, "settled after {} ms > {bound} (auto={auto}, {peer:?}, {skew:?})", now - started);
@@ -158,7 +168,7 @@ fn check(auto: bool, peer: PeerKind, skew: Skew, loss_every: Option<u64>, one_wa
     }
 }
 
-const SPEC: MeasureSpec = MeasureSpec { pings: 5, interval_ms: 2.0, timeout_ms: 2000.0 };
+const SPEC: MeasureSpec = MeasureSpec { pings: 5, interval_ms: 2.0, timeout_ms: 2000.0, budget_ms: 0.0 };
 
 #[test]
 fn a_silent_peer_settles_by_the_deadline_whether_the_timer_fires_early_on_time_or_late() {
@@ -173,7 +183,7 @@ fn a_silent_peer_settles_by_the_deadline_whether_the_timer_fires_early_on_time_o
 fn an_answering_peer_settles_long_before_the_deadline() {
     for skew in [Skew::Early(0.9), Skew::OnTime, Skew::Late(40.0)] {
         for auto in [false, true] {
-            let (s, now) = run(auto, PeerKind::Answers, skew, None, 0.3, SPEC);
+            let (s, now) = run(auto, PeerKind::Answers, skew, None, 0.3, 0.0, SPEC);
             let started = s.measure_started.unwrap_or(0.0);
             assert!(now - started < 100.0, "{skew:?} auto={auto}: {} ms", now - started);
         }
@@ -189,7 +199,7 @@ fn an_early_timer_leaves_the_same_deadline_armed_again() {
     let mut t = OneShot::new();
     p.handle(0.0, Input::Start);
     p.handle(10.0, Input::ChannelOpen);
-    p.handle(10.0, Input::Measure(MeasureSpec { pings: 1, interval_ms: 0.0, timeout_ms: 100.0 }));
+    p.handle(10.0, Input::Measure(MeasureSpec { pings: 1, interval_ms: 0.0, timeout_ms: 100.0, budget_ms: 0.0 }));
     let _ = p.take_outputs();
     assert_eq!(t.sync(p.deadline()), p2p_probe::core::Arm::Set(110.0));
     t.fired();
@@ -214,10 +224,12 @@ proptest! {
         pings in 1u32..12,
         interval_ms in 0.0f64..50.0,
         timeout_ms in 10.0f64..3000.0,
+        budget_ms in prop_oneof![Just(0.0f64), 0.0f64..2000.0],
+        jitter in prop_oneof![Just(0.0f64), 0.0f64..60.0],
     ) {
         let skew = match skew_kind { 0 => Skew::Early(skew_ms.fract() * 0.99), 1 => Skew::OnTime, _ => Skew::Late(skew_ms) };
         let peer = if silent { PeerKind::Silent } else { PeerKind::Answers };
-        check(auto, peer, skew, loss_every, one_way, MeasureSpec { pings, interval_ms, timeout_ms });
+        check_jitter(auto, peer, skew, loss_every, one_way, jitter, MeasureSpec { pings, interval_ms, timeout_ms, budget_ms });
     }
 }
 
@@ -252,3 +264,5 @@ fn a_probe_whose_timer_fires_early_still_times_out_and_reports_once() {
         assert!(now >= if started { 1010.0 } else { 5000.0 }, "not before its deadline: {now}");
     }
 }
+
+

@@ -1,6 +1,12 @@
 //! The data-channel wire format, legacy-compatible:
 //! `{"type":"ping","seq":<int>,"ts":<number>}` answered by `{"type":"pong","seq":<same>,"ts":<same>}`.
 //!
+//! One extension, which legacy clients ignore (they build their pong from `seq` and `ts`): a
+//! ping of a *chained* series carries `"chain":K`, K the `seq` of our ping whose pong made us
+//! send this one at once (`-1` for the first ping of a chain, or one re-sent after a lost
+//! pong). The peer then knows the time from its pong K to this ping is a round trip of its own
+//! (see `probe.rs`, the chained phase).
+//!
 //! A small, allocation-light JSON scanner: it reads one top-level object, decodes the keys and
 //! the `type` string, keeps the raw text of `seq` and `ts`, and skips every other value
 //! iteratively (no recursion, so deep nesting cannot overflow the stack). Later duplicate keys
@@ -16,8 +22,17 @@ pub const MAX_MESSAGE_LEN: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Wire<'a> {
     /// `seq_raw`/`ts_raw` are the exact number tokens, echoed back verbatim in the pong.
-    Ping { seq: u64, seq_raw: &'a str, ts_raw: Option<&'a str> },
+    Ping { seq: u64, seq_raw: &'a str, ts_raw: Option<&'a str>, chain: Option<Chain> },
     Pong { seq: u64 },
+}
+
+/// The `chain` field of a ping (see the module notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chain {
+    /// The first ping of a chain, or one re-sent after a lost pong: no round trip to take.
+    Start,
+    /// Sent at once on the pong of our ping with this `seq`.
+    After(u64),
 }
 
 pub fn decode(msg: &str) -> Result<Wire<'_>, WireError> {
@@ -34,6 +49,7 @@ pub fn decode(msg: &str) -> Result<Wire<'_>, WireError> {
     let mut kind: Option<Kind> = None;
     let mut seq: Option<Result<&str, ()>> = None;
     let mut ts: Option<Result<&str, ()>> = None;
+    let mut chain: Option<Chain> = None;
     p.ws();
     if p.peek() == Some(b'}') {
         p.i += 1;
@@ -73,6 +89,12 @@ pub fn decode(msg: &str) -> Result<Wire<'_>, WireError> {
                         ts = Some(v);
                     }
                 }
+                "chain" => {
+                    let start = p.i;
+                    p.skip_value().map_err(|_| WireError::NotJson)?;
+                    let raw = msg.get(start..p.i).ok_or(WireError::NotJson)?;
+                    chain = Some(parse_seq(raw).map_or(Chain::Start, Chain::After));
+                }
                 _ => p.skip_value().map_err(|_| WireError::NotJson)?,
             }
             p.ws();
@@ -107,7 +129,7 @@ pub fn decode(msg: &str) -> Result<Wire<'_>, WireError> {
                 Some(Ok(raw)) => Some(raw),
                 Some(Err(())) => return Err(WireError::BadTs),
             };
-            Ok(Wire::Ping { seq: seq_val, seq_raw, ts_raw })
+            Ok(Wire::Ping { seq: seq_val, seq_raw, ts_raw, chain })
         }
         _ => Ok(Wire::Pong { seq: seq_val }),
     }
@@ -128,11 +150,24 @@ fn parse_seq(raw: &str) -> Option<u64> {
 }
 
 pub fn encode_ping(seq: u64, ts_ms: u64) -> String {
-    let mut s = String::with_capacity(48);
+    encode_ping_chained(seq, ts_ms, None)
+}
+
+/// A ping, with the `chain` field when it belongs to a chained series.
+pub fn encode_ping_chained(seq: u64, ts_ms: u64, chain: Option<Chain>) -> String {
+    let mut s = String::with_capacity(60);
     s.push_str("{\"type\":\"ping\",\"seq\":");
     push_u64(&mut s, seq);
     s.push_str(",\"ts\":");
     push_u64(&mut s, ts_ms);
+    match chain {
+        None => {}
+        Some(Chain::Start) => s.push_str(",\"chain\":-1"),
+        Some(Chain::After(k)) => {
+            s.push_str(",\"chain\":");
+            push_u64(&mut s, k);
+        }
+    }
     s.push('}');
     s
 }
@@ -384,12 +419,18 @@ mod tests {
     #[test]
     fn legacy_ping_round_trip() {
         let w = decode(r#"{"type":"ping","seq":3,"ts":1764094812345}"#).unwrap();
-        assert_eq!(w, Wire::Ping { seq: 3, seq_raw: "3", ts_raw: Some("1764094812345") });
+        assert_eq!(w, Wire::Ping { seq: 3, seq_raw: "3", ts_raw: Some("1764094812345"), chain: None });
         if let Wire::Ping { seq_raw, ts_raw, .. } = w {
             assert_eq!(encode_pong(seq_raw, ts_raw), r#"{"type":"pong","seq":3,"ts":1764094812345}"#);
         }
         assert_eq!(encode_ping(7, 12), r#"{"type":"ping","seq":7,"ts":12}"#);
-        assert_eq!(decode(&encode_ping(0, 0)).unwrap(), Wire::Ping { seq: 0, seq_raw: "0", ts_raw: Some("0") });
+        assert_eq!(decode(&encode_ping(0, 0)).unwrap(), Wire::Ping { seq: 0, seq_raw: "0", ts_raw: Some("0"), chain: None });
+        // the chained-series extension, both forms, and a value that is no seq
+        assert_eq!(decode(&encode_ping_chained(4, 9, Some(Chain::After(3)))).unwrap(), Wire::Ping { seq: 4, seq_raw: "4", ts_raw: Some("9"), chain: Some(Chain::After(3)) });
+        assert_eq!(decode(&encode_ping_chained(4, 9, Some(Chain::Start))).unwrap(), Wire::Ping { seq: 4, seq_raw: "4", ts_raw: Some("9"), chain: Some(Chain::Start) });
+        assert_eq!(decode(r#"{"type":"ping","seq":1,"chain":{"x":[1]}}"#).unwrap(), Wire::Ping { seq: 1, seq_raw: "1", ts_raw: None, chain: Some(Chain::Start) });
+        // a pong never carries it: the pong of a chained ping is the legacy pong
+        assert_eq!(encode_pong("4", Some("9")), r#"{"type":"pong","seq":4,"ts":9}"#);
     }
 
     #[test]

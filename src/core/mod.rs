@@ -4,6 +4,7 @@
 use crate::prelude::*;
 pub mod codec;
 pub mod error;
+pub mod estimate;
 pub mod names;
 pub mod probe;
 pub mod record;

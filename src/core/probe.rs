@@ -9,7 +9,8 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use super::codec::{self, Wire};
+use super::codec::{self, Chain, Wire};
+use super::estimate::{self, Estimate, Evidence};
 use super::error::{ProbeError, SignalError, WireError};
 use super::role::Role;
 use super::series::{self, SeriesStats};
@@ -25,15 +26,19 @@ pub const MAX_PINGS: u32 = 1000;
 pub const MAX_WARNINGS: u32 = 16;
 /// How long the final getStats may take before the result is sent without it.
 pub const STATS_GRACE_MS: f64 = 500.0;
-/// A ping is also counted lost, before its timeout, once `LOSS_FACTOR` times the slowest
+/// A ping is also counted lost, before its timeout, once `LOSS_FACTOR` times the typical
 /// answered ping plus `LOSS_SLACK_MS` has passed: on a lossy link a lost ping must not hold
 /// the result for the whole timeout.
 pub const LOSS_FACTOR: f64 = 4.0;
 pub const LOSS_SLACK_MS: f64 = 50.0;
-/// A ping series whose median is at most this far above its fastest answer (ms), over at least
-/// `STEADY_SAMPLES` answers, counts as a steady path: see [`best_rtt`].
-pub const STEADY_SPREAD_MS: f64 = 1.5;
-pub const STEADY_SAMPLES: u32 = 3;
+/// The default `measureBudgetMs`: how long after its start a manager probe's series may go on
+/// (chained pings, see `Mode`) when its first burst does not pin the RTT down (see
+/// [`super::estimate`]). 500 ms keeps a probe on a jittery link within the legacy client's
+/// time there (5 pings, each waiting for its pong, 100 ms apart: 400 ms + 5 RTT), and on a clean
+/// link it is never used.
+pub const MEASURE_BUDGET_MS: f64 = 500.0;
+/// Largest `measureBudgetMs` accepted.
+pub const MAX_BUDGET_MS: f64 = 60_000.0;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Config {
@@ -46,6 +51,9 @@ pub struct Config {
     /// `true`: measure as soon as the channel opens and end with one `Done` (ProbeManager).
     /// `false`: wait for `Input::Measure` calls (the legacy-compatible `ProbeConnection`).
     pub auto_measure: bool,
+    /// Auto mode: the time after the series starts during which spaced pings may still be
+    /// sent when the first `pings` do not pin the RTT down; 0 sends exactly `pings`.
+    pub measure_budget_ms: f64,
 }
 
 impl Default for Config {
@@ -57,6 +65,7 @@ impl Default for Config {
             connect_timeout_ms: 10_000.0,
             start_timeout_ms: Some(15_000.0),
             auto_measure: true,
+            measure_budget_ms: MEASURE_BUDGET_MS,
         }
     }
 }
@@ -85,9 +94,12 @@ pub enum SdpKind {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MeasureSpec {
+    /// The first burst (exactly this many when `budget_ms` is 0).
     pub pings: u32,
     pub interval_ms: f64,
     pub timeout_ms: f64,
+    /// Spaced pings may follow the burst until this long after the series starts (0: none).
+    pub budget_ms: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +133,12 @@ pub enum Input<'a> {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Report {
     pub rtt_ms: Option<f64>,
+    /// The estimate behind `rtt_ms`: its interval and source.
+    pub estimate: Option<Estimate>,
+    /// Samples of the chained phase (ours and the peer's chain), when the series had one.
+    pub chained: Option<u32>,
+    /// The selected pair's mean STUN RTT over the connection (ms).
+    pub transport_ms: Option<f64>,
     pub series: SeriesStats,
     pub stats_rtt_ms: Option<f64>,
     pub pair: Option<PairSample>,
@@ -175,6 +193,32 @@ struct Ping {
     /// Sent by the initiator before the peer had the channel (see [`Probe::void_early_pings`]):
     /// neither a sample nor a loss, and replaced by another ping.
     void: bool,
+    /// The first ping of the series, a chained one, or one sent at least `MIN_SPACING_MS` after
+    /// the one before: its sample does not queue behind its neighbours' on a queueing path.
+    spaced: bool,
+    /// Sent in the chained phase.
+    chain: bool,
+}
+
+/// What a series does after its first burst of `pings` pings `interval_ms` apart, when that
+/// burst did not show a steady path nor pin the RTT down and the budget allows.
+///
+/// Real queues keep packet order, so pings sent close together wait behind each other's delay
+/// (and behind the peer's pings and pongs on the same queues) and read the worst of neighbouring
+/// delays: measured on an order-keeping ±20 ms link, 2-ms-spaced pings read +15..+25 ms, and
+/// pings 25–40 ms apart from both peers at once still +10..+15. So the second phase keeps **one
+/// packet in flight** between the two peers: the initiator sends a ping, and the next one at
+/// once on its pong (a chain); each pong is a sample for the initiator, and the time from the
+/// answerer's pong to the next chained ping is a sample for the answerer, which sends no pings
+/// of its own meanwhile. Against a legacy peer (which never chains), or one whose own burst
+/// sufficed, our side chains by itself after waiting `listen_slack` for the peer's chain.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    Burst,
+    /// `after`: the seq of the last ping whose pong we chained from.
+    Chain { after: Option<u64> },
+    /// The answerer: samples from the peer's chain; if none comes by `fallback_at`, chain.
+    Listen { fallback_at: f64 },
 }
 
 impl Measurement {
@@ -185,6 +229,54 @@ impl Measurement {
 
     fn counted_len(&self) -> u64 {
         self.counted().count() as u64
+    }
+
+    /// Records a ping sent now (`lag` ms after it was due) and returns its message.
+    fn send(&mut self, seq: u64, now: f64, lag: f64, chain: Option<Chain>) -> String {
+        let spaced = chain.is_some() || self.pings.last().map_or(true, |p| now - p.sent_at >= estimate::MIN_SPACING_MS);
+        self.pings.push(Ping { seq, sent_at: now, rtt: None, lost: false, void: false, spaced, chain: chain.is_some() });
+        if self.lags.len() < MAX_PINGS as usize {
+            self.lags.push(lag.max(0.0));
+        }
+        codec::encode_ping_chained(seq, if now > 0.0 { now as u64 } else { 0 }, chain)
+    }
+
+    /// Every round trip of the series: answered pings, then the peer-chain samples.
+    fn samples(&self) -> Vec<f64> {
+        self.counted().filter_map(|p| p.rtt).chain(self.chain_samples.iter().copied()).collect()
+    }
+
+    /// The typical round trip so far: the lower median (late outliers do not move it).
+    fn typical(&self) -> Option<f64> {
+        estimate::lower_median(&estimate::sorted(&self.samples()))
+    }
+
+    /// How long after it left an unanswered ping no longer holds up the series (the chain sends
+    /// the next one; the burst stops waiting for it before deciding): 1.5 typical round trips
+    /// plus 10 ms. It may still be answered later and count.
+    fn overdue_after(&self) -> f64 {
+        1.5 * self.typical().unwrap_or(100.0) + 10.0
+    }
+
+    /// When the chain sends a new ping although the last one is unanswered (its ping or pong
+    /// was lost, or is very late).
+    fn resend_at(&self) -> Option<f64> {
+        let last = self.pings.last().filter(|p| p.chain && p.rtt.is_none() && !p.lost)?;
+        Some(last.sent_at + self.overdue_after())
+    }
+
+    /// How long the answerer waits for the peer's chain, and listens past the budget for its
+    /// last ping: two typical round trips plus 20 ms.
+    fn listen_slack(&self) -> f64 {
+        2.0 * self.typical().unwrap_or(50.0) + 20.0
+    }
+
+    /// Every ping of the burst sent, and each answered, lost, or overdue (overdue only counts
+    /// when a chained phase may follow: a fixed series waits for its losses).
+    fn burst_done(&self, now: f64) -> bool {
+        let overdue = if self.spec.budget_ms > 0.0 { self.overdue_after() } else { f64::INFINITY };
+        self.counted_len() >= u64::from(self.spec.pings)
+            && self.counted().all(|p| p.rtt.is_some() || p.lost || now >= p.sent_at + overdue)
     }
 }
 
@@ -199,6 +291,16 @@ struct Measurement {
     pings: Vec<Ping>,
     /// Set when every ping is answered or lost: waiting for the final getStats.
     finishing_since: Option<f64>,
+    mode: Mode,
+    /// The second phase is over (good enough, or the budget is spent): finish once every ping
+    /// is answered or lost.
+    stop_sending: bool,
+    /// Round trips of ours taken from the peer's chain: our pong K to its ping `"chain":K`.
+    chain_samples: Vec<f64>,
+    /// The peer's chained pings arrived during this series.
+    chain_heard: bool,
+    /// How late each ping left after it was due (ms): a busy main thread shows here.
+    lags: Vec<f64>,
 }
 
 #[derive(Debug)]
@@ -218,6 +320,11 @@ pub struct Probe {
     channel_open: bool,
     /// A pong arrived on this connection: the peer has the channel.
     pong_seen: bool,
+    /// The last few pongs we sent: (the peer's ping seq, when), for the peer's chained pings.
+    pong_times: Vec<(u64, f64)>,
+    /// The selected pair's mean STUN RTT over the connection (ms) and the number of checks it is
+    /// over, from the latest getStats.
+    transport: Option<(f64, f64)>,
     next_seq: u64,
     measurement: Option<Measurement>,
     last_pair: Option<PairSample>,
@@ -228,40 +335,36 @@ pub struct Probe {
     out: Vec<Output>,
 }
 
-/// The RTT we report: the selected pair's transport RTT from getStats (one ICE check, whole
-/// milliseconds in Chromium), refined on a steady path by the fastest data-channel ping when
-/// that is lower; the ping median when the browser gives no stats RTT, or one of 0 while a
-/// ping was answered.
-///
-/// On a steady path (at least `STEADY_SAMPLES` answers, half of them within `STEADY_SPREAD_MS`
-/// of the fastest) the noise is the hosts' scheduling, which only ever adds delay, so the
-/// fastest sample is the path's RTT; a few pings slowed by a busy page do not change that. On a
-/// jittery path the spread is the path's own and the stats sample stands.
-pub fn best_rtt(stats_rtt: Option<f64>, series: &SeriesStats) -> Option<f64> {
-    // A stats RTT of 0 is below the browser's resolution (Chromium reports whole ms, Firefox
-    // often 0 on loopback): answered pings say more than that.
-    let stats_rtt = stats_rtt.filter(|s| *s > 0.0 || series.samples == 0);
-    let steady = series.samples >= STEADY_SAMPLES
-        && matches!((series.median_ms, series.min_ms), (Some(med), Some(min)) if med - min <= STEADY_SPREAD_MS);
-    match (stats_rtt, series.min_ms) {
-        (Some(s), Some(min)) if steady && min < s => Some(min),
-        (Some(s), _) => Some(s),
-        (None, _) => series.median_ms,
-    }
-}
-
-/// The longest a measurement can take: every ping sent on schedule, the last one waiting its
-/// full timeout, then the final getStats its grace. A measurement (a `measureRTT()` or a
+/// The longest a measurement can take: every ping of the burst sent on schedule (or spaced
+/// pings until the budget ends), the last one waiting its full timeout, then the final getStats
+/// its grace. A measurement (a `measureRTT()` or a
 /// manager probe's series) that is still running this long after it began ends at once with
 /// what it has; pings still in flight then are neither samples nor losses.
 pub fn measure_deadline_ms(spec: &MeasureSpec) -> f64 {
-    f64::from(spec.pings.saturating_sub(1)) * spec.interval_ms + spec.timeout_ms + STATS_GRACE_MS
+    (f64::from(spec.pings.saturating_sub(1)) * spec.interval_ms).max(spec.budget_ms) + spec.timeout_ms + STATS_GRACE_MS
 }
 
-/// How long an unanswered ping of this series waits before it counts as lost.
+/// The estimator's view of a series.
+fn evaluate(m: &Measurement, stats_current: Option<f64>, transport: Option<(f64, f64)>) -> Option<Estimate> {
+    let all = m.samples();
+    let spaced: Vec<f64> = m.counted().filter(|p| p.spaced).filter_map(|p| p.rtt).chain(m.chain_samples.iter().copied()).collect();
+    let lag = estimate::median(&estimate::sorted(&m.lags));
+    estimate::estimate(&Evidence {
+        all: &all,
+        spaced: &spaced,
+        stats_current_ms: stats_current,
+        transport_ms: transport.map(|t| t.0),
+        transport_checks: transport.map_or(0.0, |t| t.1),
+        lag_ms: lag,
+    })
+}
+
+/// How long an unanswered ping of this series waits before it counts as lost: `LOSS_FACTOR`
+/// times the typical answer (the lower median: a few answers the link delayed by a
+/// retransmission must not stretch it) plus `LOSS_SLACK_MS`, at most the ping timeout.
 fn loss_limit(m: &Measurement) -> f64 {
-    let slowest = m.pings.iter().filter_map(|p| p.rtt).reduce(f64::max);
-    match slowest {
+    let typical = estimate::lower_median(&estimate::sorted(&m.pings.iter().filter_map(|p| p.rtt).collect::<Vec<f64>>()));
+    match typical {
         Some(r) => (r * LOSS_FACTOR + LOSS_SLACK_MS).min(m.spec.timeout_ms),
         None => m.spec.timeout_ms,
     }
@@ -284,6 +387,8 @@ impl Probe {
             answered: 0,
             channel_open: false,
             pong_seen: false,
+            pong_times: Vec::new(),
+            transport: None,
             next_seq: 0,
             measurement: None,
             last_pair: None,
@@ -327,8 +432,8 @@ impl Probe {
             // running while the owner lingers) and say when the channel goes away.
             match input {
                 Input::Message(m) if self.channel_open => {
-                    if let Ok(Wire::Ping { seq_raw, ts_raw, .. }) = codec::decode(m) {
-                        self.answer(seq_raw, ts_raw);
+                    if let Ok(Wire::Ping { seq, seq_raw, ts_raw, .. }) = codec::decode(m) {
+                        self.answer(now, seq, seq_raw, ts_raw);
                     }
                 }
                 Input::ChannelClosed if self.channel_open => {
@@ -445,7 +550,12 @@ impl Probe {
         self.opened_at = Some(now);
         self.out.push(Output::Connected);
         if self.cfg.auto_measure {
-            let spec = MeasureSpec { pings: self.cfg.pings, interval_ms: self.cfg.ping_interval_ms, timeout_ms: self.cfg.ping_timeout_ms };
+            let spec = MeasureSpec {
+                pings: self.cfg.pings,
+                interval_ms: self.cfg.ping_interval_ms,
+                timeout_ms: self.cfg.ping_timeout_ms,
+                budget_ms: self.cfg.measure_budget_ms,
+            };
             self.begin_measure(now, spec);
             self.request_stats();
         }
@@ -465,9 +575,22 @@ impl Probe {
             pings: spec.pings.clamp(1, MAX_PINGS),
             interval_ms: if spec.interval_ms.is_finite() { spec.interval_ms.max(0.0) } else { 0.0 },
             timeout_ms: if spec.timeout_ms.is_finite() { spec.timeout_ms.max(1.0) } else { 2000.0 },
+            budget_ms: if spec.budget_ms.is_finite() { spec.budget_ms.clamp(0.0, MAX_BUDGET_MS) } else { 0.0 },
         };
         let deadline_at = now + measure_deadline_ms(&spec);
-        self.measurement = Some(Measurement { spec, started_at: now, deadline_at, next_send_at: now, pings: Vec::new(), finishing_since: None });
+        self.measurement = Some(Measurement {
+            spec,
+            started_at: now,
+            deadline_at,
+            next_send_at: now,
+            pings: Vec::new(),
+            finishing_since: None,
+            mode: Mode::Burst,
+            stop_sending: false,
+            chain_samples: Vec::new(),
+            chain_heard: false,
+            lags: Vec::new(),
+        });
         self.progress(now);
     }
 
@@ -519,7 +642,22 @@ impl Probe {
     /// the channel is open).
     fn on_message(&mut self, now: f64, text: &str) {
         match codec::decode(text) {
-            Ok(Wire::Ping { seq_raw, ts_raw, .. }) => self.answer(seq_raw, ts_raw),
+            Ok(Wire::Ping { seq, seq_raw, ts_raw, chain }) => {
+                let sample = match chain {
+                    Some(Chain::After(k)) => self.pong_times.iter().rev().find(|(s, _)| *s == k).map(|(_, t)| now - t),
+                    _ => None,
+                };
+                self.answer(now, seq, seq_raw, ts_raw);
+                if let (Some(_), Phase::Open) = (chain, self.phase) {
+                    if let Some(m) = self.measurement.as_mut() {
+                        m.chain_heard = true;
+                        if let Some(rtt) = sample.filter(|_| m.chain_samples.len() < MAX_PINGS as usize) {
+                            m.chain_samples.push(rtt.max(0.0));
+                        }
+                        self.progress(now);
+                    }
+                }
+            }
             Ok(Wire::Pong { .. }) if self.phase != Phase::Open => {}
             Ok(Wire::Pong { seq }) => {
                 let hit = self.measurement.as_mut().and_then(|m| m.pings.iter_mut().find(|p| p.seq == seq));
@@ -565,9 +703,13 @@ impl Probe {
         }
     }
 
-    fn answer(&mut self, seq_raw: &str, ts_raw: Option<&str>) {
+    fn answer(&mut self, now: f64, seq: u64, seq_raw: &str, ts_raw: Option<&str>) {
         if self.answered < MAX_ANSWERED_PINGS {
             self.answered += 1;
+            if self.pong_times.len() >= 8 {
+                self.pong_times.remove(0);
+            }
+            self.pong_times.push((seq, now));
             self.out.push(Output::Send(codec::encode_pong(seq_raw, ts_raw)));
         } else if self.phase != Phase::Finished {
             self.warn("ping flood: not answering more pings on this connection");
@@ -579,6 +721,9 @@ impl Probe {
         if let Some(sample) = entries.and_then(stats::select_pair) {
             if let Some(r) = stats::rtt_ms(&sample, self.last_pair.as_ref()) {
                 self.stats_rtt = Some(r);
+            }
+            if let Some(t) = stats::mean_rtt_ms(&sample) {
+                self.transport = Some((t, sample.responses.unwrap_or(0.0)));
             }
             self.last_pair = Some(sample);
         }
@@ -620,22 +765,26 @@ impl Probe {
         }
     }
 
-    /// Sends due pings, expires timed-out ones, and moves to the final getStats when the series
-    /// is complete.
+    /// Sends due pings, expires timed-out ones, decides after the burst whether a chained phase
+    /// follows (see [`Mode`]), and moves to the final getStats when the series is complete.
     fn progress(&mut self, now: f64) {
         let mut sends = Vec::new();
+        let role = self.role;
+        let (stats_current, transport) = (self.stats_rtt, self.transport);
         let Some(m) = self.measurement.as_mut() else { return };
         if m.finishing_since.is_some() {
             return;
         }
-        while m.counted_len() < u64::from(m.spec.pings) && now >= m.next_send_at {
-            let seq = self.next_seq;
-            self.next_seq += 1;
-            m.pings.push(Ping { seq, sent_at: now, rtt: None, lost: false, void: false });
-            sends.push(codec::encode_ping(seq, if now > 0.0 { now as u64 } else { 0 }));
-            m.next_send_at += m.spec.interval_ms;
-            if m.spec.interval_ms <= 0.0 {
-                m.next_send_at = now;
+        let end = m.started_at + m.spec.budget_ms;
+        if m.mode == Mode::Burst {
+            while m.counted_len() < u64::from(m.spec.pings) && now >= m.next_send_at {
+                let lag = now - m.next_send_at;
+                sends.push(m.send(self.next_seq, now, lag, None));
+                self.next_seq += 1;
+                m.next_send_at += m.spec.interval_ms;
+                if m.spec.interval_ms <= 0.0 {
+                    m.next_send_at = now;
+                }
             }
         }
         let limit = loss_limit(m);
@@ -644,19 +793,71 @@ impl Probe {
                 p.lost = true;
             }
         }
-        let complete = m.counted_len() == u64::from(m.spec.pings) && m.counted().all(|p| p.rtt.is_some() || p.lost);
+        if !m.stop_sending && (m.mode != Mode::Burst || m.burst_done(now)) {
+            // Enough? A steady path or a narrow interval stops here (the burst's end, or any
+            // sample of the chained phase); else the chained phase runs while the budget lasts.
+            let samples = m.samples();
+            let enough = estimate::is_steady(&samples, transport.map(|t| t.0))
+                || evaluate(m, stats_current, transport).is_some_and(|e| e.good_enough());
+            let over = match m.mode {
+                Mode::Burst => now >= end || samples.is_empty(),
+                Mode::Listen { .. } => now >= end + m.listen_slack(),
+                Mode::Chain { .. } => false,
+            };
+            if enough || over {
+                m.stop_sending = true;
+            } else if m.mode == Mode::Burst {
+                m.mode = match role {
+                    Role::Initiator => Mode::Chain { after: None },
+                    Role::Answerer => Mode::Listen { fallback_at: now + m.listen_slack() },
+                };
+            }
+        }
+        if let Mode::Listen { fallback_at } = m.mode {
+            if !m.stop_sending && !m.chain_heard && now >= fallback_at {
+                // no chain from the peer (a legacy client, or its own burst sufficed)
+                m.mode = Mode::Chain { after: None };
+            }
+        }
+        if let (Mode::Chain { after }, false) = (m.mode, m.stop_sending) {
+            let resend_at = m.resend_at();
+            let next = match m.pings.last() {
+                Some(p) if p.chain && p.rtt.is_some() && after != Some(p.seq) => Some((Chain::After(p.seq), 0.0)),
+                Some(p) if p.chain && p.lost => Some((Chain::Start, 0.0)),
+                Some(p) if p.chain && p.rtt.is_none() && resend_at.is_some_and(|t| now >= t) => {
+                    Some((Chain::Start, resend_at.map_or(0.0, |t| now - t)))
+                }
+                Some(p) if p.chain => None,
+                _ => Some((Chain::Start, 0.0)),
+            };
+            if let Some((chain, lag)) = next {
+                if now <= end && m.counted_len() < u64::from(MAX_PINGS) {
+                    sends.push(m.send(self.next_seq, now, lag, Some(chain)));
+                    self.next_seq += 1;
+                    if let Chain::After(k) = chain {
+                        m.mode = Mode::Chain { after: Some(k) };
+                    }
+                } else {
+                    m.stop_sending = true;
+                }
+            }
+        }
+        let settled = m.counted().all(|p| p.rtt.is_some() || p.lost);
+        let complete = m.stop_sending && settled;
         if complete {
             m.finishing_since = Some(now);
         }
+        let second_phase = m.mode != Mode::Burst;
         self.out.extend(sends.into_iter().map(Output::Send));
         if complete {
             if self.stats_pending {
                 // the result of the request already in flight will finish it
-            } else if self.cfg.auto_measure && self.stats_rtt.is_some() {
+            } else if self.cfg.auto_measure && self.stats_rtt.is_some() && !second_phase {
                 // The getStats taken when the channel opened, moments ago, already holds the
                 // pair's RTT; ICE checks a working pair only every second or so, so a second
                 // call would almost always return the same sample, and under load a getStats
-                // round costs tens of milliseconds.
+                // round costs tens of milliseconds. A series with a chained phase ran for its
+                // budget: the pair's mean RTT has new samples by then.
                 self.finish_measure(now);
             } else {
                 self.request_stats();
@@ -678,11 +879,20 @@ impl Probe {
 
     fn report(&self, now: f64, m: Option<&Measurement>) -> Report {
         let series = m.map_or_else(SeriesStats::default, |m| {
-            let samples: Vec<f64> = m.pings.iter().filter_map(|p| p.rtt).collect();
-            series::summarize(&samples, u32::try_from(m.counted_len()).unwrap_or(u32::MAX))
+            // `samples`: every round trip, the peer-chain ones too; `sent` / `lost`: our pings
+            let sent = u32::try_from(m.counted_len()).unwrap_or(u32::MAX);
+            let answered = u32::try_from(m.counted().filter(|p| p.rtt.is_some()).count()).unwrap_or(u32::MAX);
+            SeriesStats { lost: sent.saturating_sub(answered), ..series::summarize(&m.samples(), sent) }
         });
+        let estimate = m.and_then(|m| evaluate(m, self.stats_rtt, self.transport));
         Report {
-            rtt_ms: best_rtt(self.stats_rtt, &series),
+            rtt_ms: estimate.map(|e| e.rtt_ms),
+            estimate,
+            chained: m.filter(|m| m.mode != Mode::Burst).map(|m| {
+                let own = m.counted().filter(|p| p.chain && p.rtt.is_some()).count();
+                u32::try_from(own + m.chain_samples.len()).unwrap_or(u32::MAX)
+            }),
+            transport_ms: self.transport.map(|t| t.0),
             series,
             stats_rtt_ms: self.stats_rtt,
             pair: self.last_pair.clone(),
@@ -723,7 +933,19 @@ impl Probe {
                 if let Some(t) = m.finishing_since {
                     return Some((t + STATS_GRACE_MS).min(m.deadline_at));
                 }
-                let send = (m.counted_len() < u64::from(m.spec.pings)).then_some(m.next_send_at);
+                let end = m.started_at + m.spec.budget_ms;
+                let send = match m.mode {
+                    Mode::Burst if m.counted_len() < u64::from(m.spec.pings) => Some(m.next_send_at),
+                    Mode::Burst if !m.stop_sending && m.spec.budget_ms > 0.0 => {
+                        let overdue = m.overdue_after();
+                        // the burst is done for the decision when its last unanswered ping is overdue
+                        m.counted().filter(|p| p.rtt.is_none() && !p.lost).map(|p| p.sent_at + overdue).reduce(f64::max)
+                    }
+                    Mode::Burst => None,
+                    _ if m.stop_sending => None,
+                    Mode::Listen { fallback_at } => Some(if m.chain_heard { end + m.listen_slack() } else { fallback_at.min(end + m.listen_slack()) }),
+                    Mode::Chain { .. } => m.resend_at(),
+                };
                 let limit = loss_limit(m);
                 let expiry = m.counted().filter(|p| p.rtt.is_none() && !p.lost).map(|p| p.sent_at + limit).reduce(f64::min);
                 let next = match (send, expiry) {

@@ -8,7 +8,6 @@ use crate::prelude::*;
 use serde::Serialize;
 
 use super::probe::Report;
-use super::series::SeriesStats;
 
 /// Figures are reported to 0.01 ms: finer digits are clock noise (`50.699999999953434`).
 pub fn round2(x: f64) -> f64 {
@@ -40,9 +39,20 @@ pub struct SeriesRecord {
     pub max_ms: Option<f64>,
     pub mean_ms: Option<f64>,
     pub jitter_ms: Option<f64>,
+    pub stdev_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
     pub samples: u32,
     pub sent: u32,
     pub lost: u32,
+    /// The 95 % confidence interval of `rtt_ms`, `[low, high]`.
+    pub ci95_ms: Option<[f64; 2]>,
+    /// What gave `rtt_ms`: `"pings"` (the data channel) or `"stats"` (the browser's ICE checks).
+    pub source: Option<&'static str>,
+    /// Samples of the chained phase that followed the first burst on a path that was not
+    /// steady (`null`: the burst sufficed).
+    pub chained: Option<u32>,
+    /// The selected pair's mean ICE round trip over the connection (getStats).
+    pub transport_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -61,16 +71,23 @@ pub struct ErrorRecord {
 }
 
 impl SeriesRecord {
-    fn of(s: &SeriesStats) -> SeriesRecord {
+    fn of(r: &Report) -> SeriesRecord {
+        let s = &r.series;
         SeriesRecord {
             median_ms: r2(s.median_ms),
             min_ms: r2(s.min_ms),
             max_ms: r2(s.max_ms),
             mean_ms: r2(s.mean_ms),
             jitter_ms: r2(s.jitter_ms),
+            stdev_ms: r2(s.stdev_ms),
+            p95_ms: r2(s.p95_ms),
             samples: s.samples,
             sent: s.sent,
             lost: s.lost,
+            ci95_ms: r.estimate.filter(|_| r.rtt_ms.is_some()).map(|e| [round2(e.ci95_ms.0), round2(e.ci95_ms.1)]),
+            source: r.estimate.filter(|_| r.rtt_ms.is_some()).map(|e| e.source.as_str()),
+            chained: r.chained,
+            transport_ms: r2(r.transport_ms),
         }
     }
 }
@@ -81,7 +98,7 @@ impl<'a> ProbeRecord<'a> {
             probe_session_id: session,
             rtt_ms: r2(r.rtt_ms),
             success: r.success(),
-            rtt: SeriesRecord::of(&r.series),
+            rtt: SeriesRecord::of(r),
             stats_rtt_ms: r2(r.stats_rtt_ms),
             connection: r.pair.as_ref().map(|p| ConnectionRecord {
                 kind: p.path().map(|k| k.as_str()),

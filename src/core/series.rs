@@ -12,20 +12,16 @@ pub struct SeriesStats {
     /// Mean absolute difference between consecutive samples in send order (RFC 3550's
     /// interarrival-jitter idea, without smoothing).
     pub jitter_ms: Option<f64>,
+    /// Sample standard deviation (n − 1) of the answered pings.
+    pub stdev_ms: Option<f64>,
+    /// 95th percentile of the answered pings (linear interpolation).
+    pub p95_ms: Option<f64>,
     pub samples: u32,
     pub sent: u32,
     pub lost: u32,
 }
 
-/// Insertion sort: series are short (<= 1000 pings), and the std sorts cost kilobytes of wasm.
-fn sorted_copy(samples: &[f64]) -> Vec<f64> {
-    let mut v: Vec<f64> = Vec::with_capacity(samples.len());
-    for &x in samples {
-        let at = v.iter().position(|y| x.total_cmp(y).is_lt()).unwrap_or(v.len());
-        v.insert(at, x);
-    }
-    v
-}
+use super::estimate::{quantile, sorted, stdev};
 
 /// `samples` are the RTTs of the answered pings in send order; `sent` counts all pings sent.
 pub fn summarize(samples: &[f64], sent: u32) -> SeriesStats {
@@ -35,7 +31,7 @@ pub fn summarize(samples: &[f64], sent: u32) -> SeriesStats {
     if n == 0 {
         return out;
     }
-    let sorted = sorted_copy(samples);
+    let sorted = sorted(samples);
     let mid = n / 2;
     out.median_ms = if n % 2 == 1 {
         sorted.get(mid).copied()
@@ -45,6 +41,8 @@ pub fn summarize(samples: &[f64], sent: u32) -> SeriesStats {
             _ => None,
         }
     };
+    out.p95_ms = quantile(&sorted, 0.95);
+    out.stdev_ms = stdev(samples);
     out.min_ms = sorted.first().copied();
     out.max_ms = sorted.last().copied();
     out.mean_ms = Some(samples.iter().sum::<f64>() / n as f64);

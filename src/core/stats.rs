@@ -134,6 +134,15 @@ pub fn select_pair(entries: &[StatEntry]) -> Option<PairSample> {
     })
 }
 
+/// The pair's mean STUN round trip over its life (ms): `totalRoundTripTime` /
+/// `responsesReceived`; `None` before the first response or when the browser reports 0.
+pub fn mean_rtt_ms(now: &PairSample) -> Option<f64> {
+    match (now.total_rtt_s, now.responses) {
+        (Some(t), Some(r)) if r >= 1.0 && t > 0.0 => Some(t / r * 1000.0),
+        _ => None,
+    }
+}
+
 /// The RTT in milliseconds of `now`, using `prev` (an earlier sample) for the delta fallback.
 pub fn rtt_ms(now: &PairSample, prev: Option<&PairSample>) -> Option<f64> {
     if let Some(c) = now.current_rtt_s.filter(|c| *c > 0.0) {

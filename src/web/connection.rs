@@ -117,7 +117,8 @@ impl ProbeConnection {
         let role = decide_role(&me, &peer).ok_or(ApiError::InvalidArgument("peerSubjectId"))?;
         let opts = Options::parse(&options, false)?;
         let rtc_config = opts.rtc_config(opts.turn_username.as_deref(), opts.turn_credential.as_deref());
-        let defaults = MeasureSpec { pings: opts.cfg.pings, interval_ms: opts.cfg.ping_interval_ms, timeout_ms: opts.cfg.ping_timeout_ms };
+        // measureRTT() sends exactly numPings pings, as the legacy client does
+        let defaults = MeasureSpec { pings: opts.cfg.pings, interval_ms: opts.cfg.ping_interval_ms, timeout_ms: opts.cfg.ping_timeout_ms, budget_ms: 0.0 };
 
         let cbs = Rc::new(Callbacks::default());
         let notify = {
@@ -203,8 +204,8 @@ impl ProbeConnection {
         wasm_bindgen_futures::future_to_promise(async move { Ok(rx.await.ok().flatten().map_or(JsValue::NULL, JsValue::from_f64)) })
     }
 
-    /// Pings over the data channel and resolves to the RTT in ms (the transport RTT when the
-    /// browser gives one, else the ping median), or null; always by its deadline
+    /// Pings over the data channel and resolves to the RTT in ms (the estimate of
+    /// `core::estimate`: exactly `numPings` pings, no spaced phase), or null; always by its deadline
     /// ((numPings - 1) x pingInterval + pingTimeout + 500 ms). Details land in `lastReport`.
     #[wasm_bindgen(js_name = measureRTT, unchecked_return_type = "Promise<number | null>")]
     pub fn measure_rtt(&self, #[wasm_bindgen(unchecked_optional_param_type = "MeasureOptions")] options: Option<JsValue>) -> Promise {
@@ -215,6 +216,7 @@ impl ProbeConnection {
             pings: num("numPings").map_or(self.defaults.pings, |n| n.clamp(1.0, f64::from(MAX_PINGS)) as u32),
             interval_ms: num("pingInterval").map_or(self.defaults.interval_ms, |v| v.min(convert::MAX_INTERVAL_MS)),
             timeout_ms: num("pingTimeout").map_or(self.defaults.timeout_ms, |v| v.clamp(1.0, convert::MAX_PING_TIMEOUT_MS)),
+            budget_ms: 0.0,
         };
         if self.cbs.closed.get() || self.conn.is_closed() {
             return Promise::resolve(&JsValue::NULL);

@@ -91,7 +91,7 @@ fn string_or_null(opts: &JsValue, key: &'static str) -> Result<Option<String>, A
 /// Every option a constructor or `configure()` reads.
 pub const KNOWN_OPTIONS: &[&str] = &[
     "iceServers", "turnUrls", "iceTransportPolicy", "pings", "pingIntervalMs", "pingTimeoutMs",
-    "connectTimeoutMs", "startTimeoutMs", "onResult", "turnUsername", "turnCredential",
+    "connectTimeoutMs", "startTimeoutMs", "measureBudgetMs", "onResult", "turnUsername", "turnCredential",
 ];
 
 /// One `console.warn` per option key that nothing reads, naming the nearest known one (a typo
@@ -136,6 +136,9 @@ impl Options {
         }
         if let Some(v) = number(opts, "pingTimeoutMs", 1.0, MAX_PING_TIMEOUT_MS)? {
             cfg.ping_timeout_ms = v;
+        }
+        if let Some(v) = number(opts, "measureBudgetMs", 0.0, crate::core::probe::MAX_BUDGET_MS)? {
+            cfg.measure_budget_ms = v;
         }
         if let Some(v) = number(opts, "connectTimeoutMs", 1.0, 600_000.0)? {
             cfg.connect_timeout_ms = v;

@@ -140,6 +140,11 @@ export interface ProbeOptions {
   pingIntervalMs?: number;
   /** Milliseconds before a ping counts as lost (sooner: 4x the slowest answer + 50 ms). Default 2000. */
   pingTimeoutMs?: number;
+  /**
+   * Milliseconds from the first ping during which spaced pings may still be sent when the first
+   * burst did not pin the RTT down (a jittery or busy path). 0: exactly `pings` pings. Default 500.
+   */
+  measureBudgetMs?: number;
   /** Milliseconds from probe_start to an open data channel. Default 10000. */
   connectTimeoutMs?: number;
   /** Milliseconds a prepared session may wait for probe_start. Default 15000. */
@@ -155,12 +160,27 @@ export interface ProbeConnectionOptions extends ProbeOptions {
 
 export interface PingSeries {
   median_ms: number | null; min_ms: number | null; max_ms: number | null; mean_ms: number | null;
-  jitter_ms: number | null; samples: number; sent: number; lost: number;
+  jitter_ms: number | null; stdev_ms: number | null; p95_ms: number | null;
+  /** Round trips measured (answered pings, and on the answerer those of the peer's chain). */
+  samples: number;
+  /** Our pings sent, and those unanswered past their limit. */
+  sent: number; lost: number;
+  /** 95 % confidence interval of `rtt_ms`, `[low, high]`; null when there is no `rtt_ms`. */
+  ci95_ms: [number, number] | null;
+  /** What gave `rtt_ms`: the data-channel pings, or the browser's ICE round trips (getStats). */
+  source: "pings" | "stats" | null;
+  /**
+   * Round trips of the chained phase (one packet in flight between the peers) that followed the
+   * first burst on a path that was not steady; null when the burst sufficed.
+   */
+  chained: number | null;
+  /** The selected candidate pair's mean ICE round trip over the connection (getStats). */
+  transport_ms: number | null;
 }
 
 export interface ProbeResult {
   probe_session_id: string;
-  /** The selected candidate pair's transport RTT, else the ping median; null on failure. */
+  /** The RTT estimate (see `rtt.source` and `rtt.ci95_ms`); null on failure. */
   rtt_ms: number | null;
   success: boolean;
   rtt: PingSeries;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Userspace delay link between two network namespaces (this kernel has no netem).
 
-    link.py up   --name NAME --delay-ab MS --delay-ba MS [--jitter MS] [--loss PCT] [--seed N]
+    link.py up   --name NAME --delay-ab MS --delay-ba MS [--jitter MS] [--loss PCT]
+                 [--loss-ab PCT] [--loss-ba PCT] [--seed N] [--allow-reorder]
     link.py down --name NAME
     link.py stats --name NAME
     link.py status --name NAME
@@ -15,9 +16,13 @@ TUN as its "default" interface. IPv6 is disabled in both namespaces.
 A forwarder process (SCHED_FIFO priority 50, like `chrt -f 50`) holds both TUN file
 descriptors and moves IPv4 packets between them after the configured one-way delay
 (a->b: --delay-ab, b->a: --delay-ba), with optional uniform jitter (+-MS, per packet) and
-random loss (percent, per packet and direction). Packets are kept in order per direction
-unless --allow-reorder is given. Every packet that is not IPv4 addressed to the peer's
-address is dropped and counted (`dropped_foreign`): nothing ever leaves the two namespaces.
+random loss (percent, per packet; --loss for both directions, --loss-ab / --loss-ba for one
+direction, overriding --loss there). Packets are kept in order per direction unless
+--allow-reorder is given: a packet is never released before the previous one of its
+direction (jitter then behaves as a queue; `held_ab` / `held_ba` in the stats count the
+packets whose release the order rule pushed later). Every packet that is not IPv4
+addressed to the peer's address is dropped and counted (`dropped_foreign`): nothing ever
+leaves the two namespaces.
 
 Python API (for pytest):
 
@@ -50,6 +55,9 @@ TUNSETIFF = 0x400454CA
 IFF_TUN = 0x0001
 IFF_NO_PI = 0x1000
 PR_SET_PDEATHSIG = 1
+
+# Packets of one direction arriving less than this apart share one jitter draw (see _enqueue).
+AGGREGATE_S = 0.001
 
 DEFAULT_ADDR_A = "10.77.0.1"
 DEFAULT_ADDR_B = "10.77.0.2"
@@ -112,28 +120,45 @@ def _set_realtime(prio=50):
         return False
 
 
+def _loss_pair(loss, loss_ab=None, loss_ba=None):
+    """Per-direction loss in percent: `loss` for both, `loss_ab` / `loss_ba` override one."""
+    loss = float(loss or 0.0)
+    return (loss if loss_ab is None else float(loss_ab),
+            loss if loss_ba is None else float(loss_ba))
+
+
+def _loss_config(loss_ab, loss_ba):
+    """The loss part of the stats' "config": per direction, and `loss_pct` (the old key) when
+    both directions lose the same share (None when they differ)."""
+    return {"loss_ab_pct": float(loss_ab), "loss_ba_pct": float(loss_ba),
+            "loss_pct": float(loss_ab) if loss_ab == loss_ba else None}
+
+
 # --------------------------------------------------------------------------- forwarder
 
 class Forwarder:
     """Moves packets between two TUN fds with delay/jitter/loss. Single thread."""
 
-    def __init__(self, fd_a, fd_b, addr_a, addr_b, delay_ab, delay_ba, jitter, loss,
+    def __init__(self, fd_a, fd_b, addr_a, addr_b, delay_ab, delay_ba, jitter, loss_ab, loss_ba,
                  seed, allow_reorder, stats_path):
         self.fd = {"a": fd_a, "b": fd_b}
         # packets read from side X go to side Y and must be addressed to Y's address
         self.peer_addr = {"a": _ip4(addr_b), "b": _ip4(addr_a)}
         self.delay = {"a": delay_ab / 1000.0, "b": delay_ba / 1000.0}
         self.jitter = jitter / 1000.0
-        self.loss = loss / 100.0
+        self.loss = {"a": loss_ab / 100.0, "b": loss_ba / 100.0}  # by sending side
         self.rng = random.Random(seed)
         self.allow_reorder = allow_reorder
         self.stats_path = stats_path
         self.last_release = {"a": 0.0, "b": 0.0}
+        self.last_arrival = {"a": -1.0, "b": -1.0}
+        self.last_delay = {"a": 0.0, "b": 0.0}
         self.heap = []
         self.seq = 0
         self.counters = {
             "forwarded_ab": 0, "forwarded_ba": 0,
             "lost_ab": 0, "lost_ba": 0,
+            "held_ab": 0, "held_ba": 0, "aggregated_ab": 0, "aggregated_ba": 0,
             "dropped_foreign_ab": 0, "dropped_foreign_ba": 0,
             "write_errors": 0, "max_late_ms": 0.0,
         }
@@ -141,8 +166,9 @@ class Forwarder:
         self.running = True
         self.config = {
             "addr_a": addr_a, "addr_b": addr_b, "delay_ab_ms": delay_ab, "delay_ba_ms": delay_ba,
-            "jitter_ms": jitter, "loss_pct": loss, "seed": seed, "allow_reorder": allow_reorder,
+            "jitter_ms": jitter, "seed": seed, "allow_reorder": allow_reorder,
         }
+        self.config.update(_loss_config(loss_ab, loss_ba))
 
     def write_stats(self, *_):
         data = dict(self.counters)
@@ -176,7 +202,8 @@ class Forwarder:
             return
         self.delay = {"a": float(new["delay_ab"]) / 1000.0, "b": float(new["delay_ba"]) / 1000.0}
         self.jitter = float(new.get("jitter", 0.0)) / 1000.0
-        self.loss = float(new.get("loss", 0.0)) / 100.0
+        loss_ab, loss_ba = _loss_pair(new.get("loss", 0.0), new.get("loss_ab"), new.get("loss_ba"))
+        self.loss = {"a": loss_ab / 100.0, "b": loss_ba / 100.0}
         if new.get("seed") is not None:
             self.rng = random.Random(new["seed"])
         if "allow_reorder" in new:
@@ -184,9 +211,10 @@ class Forwarder:
             self.config["allow_reorder"] = self.allow_reorder
         self.config.update({
             "delay_ab_ms": float(new["delay_ab"]), "delay_ba_ms": float(new["delay_ba"]),
-            "jitter_ms": float(new.get("jitter", 0.0)), "loss_pct": float(new.get("loss", 0.0)),
+            "jitter_ms": float(new.get("jitter", 0.0)),
             "seed": new.get("seed"), "generation": new.get("generation"),
         })
+        self.config.update(_loss_config(loss_ab, loss_ba))
         self.write_stats()
 
     def _enqueue(self, side, pkt, now):
@@ -194,15 +222,29 @@ class Forwarder:
         if len(pkt) < 20 or (pkt[0] >> 4) != 4 or pkt[16:20] != self.peer_addr[side]:
             self.counters["dropped_foreign_" + d] += 1
             return
-        if self.loss > 0 and self.rng.random() < self.loss:
+        loss = self.loss[side]
+        if loss > 0 and self.rng.random() < loss:
             self.counters["lost_" + d] += 1
             return
         delay = self.delay[side]
         if self.jitter > 0:
-            delay = max(0.0, delay + self.rng.uniform(-self.jitter, self.jitter))
+            if now - self.last_arrival[side] < AGGREGATE_S:
+                # Back to back with the previous packet of this direction (an SCTP SACK and the
+                # message after it, say): they leave in one transmission opportunity, as frames
+                # aggregated on wifi or sent in one mobile TTI do, so they share one jitter draw.
+                # Drawing each anew and holding the second behind the first would give every
+                # such pair the worse of two delays, which no real queue does.
+                delay = self.last_delay[side]
+                self.counters["aggregated_" + d] += 1
+            else:
+                delay = max(0.0, delay + self.rng.uniform(-self.jitter, self.jitter))
+        self.last_arrival[side] = now
+        self.last_delay[side] = delay
         t = now + delay
         if not self.allow_reorder:
-            t = max(t, self.last_release[side])
+            if t < self.last_release[side]:
+                t = self.last_release[side]
+                self.counters["held_" + d] += 1
             self.last_release[side] = t
         self.seq += 1
         heapq.heappush(self.heap, (t, self.seq, side, pkt))
@@ -264,8 +306,9 @@ def _forward_main(args):
         fd_a = _open_tun_in_ns(args.name + "-a", "tun-a")
         fd_b = _open_tun_in_ns(args.name + "-b", "tun-b")
         rt = _set_realtime(50) if not args.no_rt else False
+        loss_ab, loss_ba = _loss_pair(args.loss, args.loss_ab, args.loss_ba)
         fwd = Forwarder(fd_a, fd_b, args.addr_a, args.addr_b, args.delay_ab, args.delay_ba,
-                        args.jitter, args.loss, args.seed, args.allow_reorder,
+                        args.jitter, loss_ab, loss_ba, args.seed, args.allow_reorder,
                         os.path.join(STATE_DIR, args.name + ".stats.json"))
         signal.signal(signal.SIGTERM, fwd.stop)
         signal.signal(signal.SIGINT, fwd.stop)
@@ -349,12 +392,16 @@ class Link:
 
     def __init__(self, name, delay_ab=0.0, delay_ba=0.0, jitter=0.0, loss=0.0, seed=None,
                  allow_reorder=False, addr_a=DEFAULT_ADDR_A, addr_b=DEFAULT_ADDR_B,
-                 probe_routes=CHROMIUM_PROBE_ROUTES, realtime=True, detach=False):
+                 probe_routes=CHROMIUM_PROBE_ROUTES, realtime=True, detach=False,
+                 loss_ab=None, loss_ba=None):
+        """loss: percent per packet in both directions; loss_ab / loss_ba (when given)
+        override it for one direction."""
         if len(name) > 12 or not name.replace("-", "").replace("_", "").isalnum():
             raise ValueError("link name must be short and alphanumeric: %r" % name)
         self.name = name
         self.delay_ab, self.delay_ba = float(delay_ab), float(delay_ba)
         self.jitter, self.loss = float(jitter), float(loss)
+        self.loss_ab, self.loss_ba = _loss_pair(loss, loss_ab, loss_ba)
         self.seed = seed
         self.allow_reorder = allow_reorder
         self.addrs = {"a": addr_a, "b": addr_b}
@@ -410,7 +457,8 @@ class Link:
         r, w = os.pipe()
         cmd = [sys.executable, os.path.abspath(__file__), "_forward", "--name", self.name,
                "--delay-ab", repr(self.delay_ab), "--delay-ba", repr(self.delay_ba),
-               "--jitter", repr(self.jitter), "--loss", repr(self.loss),
+               "--jitter", repr(self.jitter), "--loss-ab", repr(self.loss_ab),
+               "--loss-ba", repr(self.loss_ba),
                "--addr-a", self.addrs["a"], "--addr-b", self.addrs["b"],
                "--ready-fd", str(w), "--parent-pid", str(os.getpid())]
         if self.seed is not None:
@@ -457,16 +505,19 @@ class Link:
         return link_stats(self.name)
 
     def reconfigure(self, delay_ab, delay_ba, jitter=0.0, loss=0.0, seed=None, allow_reorder=False,
-                    timeout=2.0):
+                    timeout=2.0, loss_ab=None, loss_ba=None):
         """Change the shaping of the running link in place (namespaces, TUN devices, sockets
-        and processes inside stay as they are). Returns the forwarder's stats after the change."""
+        and processes inside stay as they are). loss: both directions; loss_ab / loss_ba
+        override one direction. Returns the forwarder's stats after the change."""
         self.delay_ab, self.delay_ba = float(delay_ab), float(delay_ba)
         self.jitter, self.loss, self.seed = float(jitter), float(loss), seed
+        self.loss_ab, self.loss_ba = _loss_pair(loss, loss_ab, loss_ba)
         self._generation = getattr(self, "_generation", 0) + 1
         path = os.path.join(STATE_DIR, self.name + ".reconf.json")
         with open(path + ".tmp", "w") as f:
             json.dump({"delay_ab": self.delay_ab, "delay_ba": self.delay_ba, "jitter": self.jitter,
-                       "loss": self.loss, "seed": seed, "allow_reorder": bool(allow_reorder),
+                       "loss": self.loss, "loss_ab": self.loss_ab, "loss_ba": self.loss_ba,
+                       "seed": seed, "allow_reorder": bool(allow_reorder),
                        "generation": self._generation}, f)
         self.allow_reorder = bool(allow_reorder)
         os.replace(path + ".tmp", path)
@@ -522,7 +573,12 @@ def main(argv=None):
         sp.add_argument("--delay-ab", type=float, default=0.0, help="one-way delay a->b, ms")
         sp.add_argument("--delay-ba", type=float, default=0.0, help="one-way delay b->a, ms")
         sp.add_argument("--jitter", type=float, default=0.0, help="uniform +-jitter per packet, ms")
-        sp.add_argument("--loss", type=float, default=0.0, help="random loss per direction, percent")
+        sp.add_argument("--loss", type=float, default=0.0,
+                        help="random loss per packet in each direction, percent")
+        sp.add_argument("--loss-ab", type=float, default=None,
+                        help="random loss a->b only, percent (overrides --loss for a->b)")
+        sp.add_argument("--loss-ba", type=float, default=None,
+                        help="random loss b->a only, percent (overrides --loss for b->a)")
         sp.add_argument("--seed", type=int, default=None)
         sp.add_argument("--allow-reorder", action="store_true")
         sp.add_argument("--addr-a", default=DEFAULT_ADDR_A)
@@ -551,7 +607,7 @@ def main(argv=None):
         link = Link(args.name, args.delay_ab, args.delay_ba, args.jitter, args.loss, args.seed,
                     args.allow_reorder, args.addr_a, args.addr_b,
                     () if args.no_probe_route else CHROMIUM_PROBE_ROUTES,
-                    realtime=not args.no_rt, detach=True)
+                    realtime=not args.no_rt, detach=True, loss_ab=args.loss_ab, loss_ba=args.loss_ba)
         link.up()
         print(json.dumps({"name": args.name, "ns_a": link.ns("a"), "ns_b": link.ns("b"),
                           "addr_a": link.addr("a"), "addr_b": link.addr("b"),

@@ -32,7 +32,7 @@ def _prereqs():
 NAME = "pnt%d" % (os.getpid() % 100000)
 
 
-def udp_rtt(link, count=200, interval=20, server_side="b", port=7777):
+def udp_rtt(link, count=200, interval=20, server_side="b", port=7777, extra=()):
     """Echo server on server_side, measure from the other side; returns udp_echo's JSON."""
     client_side = link.peer(server_side)
     server = subprocess.Popen(
@@ -44,7 +44,8 @@ def udp_rtt(link, count=200, interval=20, server_side="b", port=7777):
         out = subprocess.run(
             link.exec_prefix(client_side)
             + [sys.executable, UDP_ECHO, "measure", "--target", link.addr(server_side),
-               "--port", str(port), "--count", str(count), "--interval", str(interval)],
+               "--port", str(port), "--count", str(count), "--interval", str(interval)]
+            + list(extra),
             check=True, stdout=subprocess.PIPE, text=True, timeout=count * interval / 1000 + 30)
         return json.loads(out.stdout)
     finally:
@@ -91,6 +92,42 @@ def test_jitter_and_loss_are_visible():
     assert r["p10_ms"] < 47.0 and r["p90_ms"] > 54.0, r
     assert r["min_ms"] >= 39.5, r
     assert 48.5 <= r["median_ms"] <= 53.0, r
+
+
+def test_loss_in_one_direction_only():
+    """loss_ab / loss_ba: a one-way loss shows up in that direction's counter only, also
+    after reconfigure() moves it to the other direction."""
+    with Link(NAME, delay_ab=2, delay_ba=2, loss_ab=20, seed=3) as link:
+        r1 = udp_rtt(link, count=300, interval=5)
+        st1 = link.stats()
+        st2 = link.reconfigure(2, 2, loss_ba=20, seed=4)
+        r2 = udp_rtt(link, count=300, interval=5)
+        st3 = link.stats()
+    assert st1["config"]["loss_ab_pct"] == 20 and st1["config"]["loss_ba_pct"] == 0, st1
+    assert st1["config"]["loss_pct"] is None, st1
+    assert st1["lost_ab"] >= 30 and st1["lost_ba"] == 0, st1
+    # every echo that reached b came back: the round trips lost are a->b's
+    assert r1["lost"] == st1["lost_ab"], (r1["lost"], st1)
+    assert 10.0 <= r1["loss_pct"] <= 30.0, r1
+    assert st2["config"]["loss_ab_pct"] == 0 and st2["config"]["loss_ba_pct"] == 20, st2
+    assert st3["lost_ab"] == st1["lost_ab"], (st1, st3)
+    assert st3["lost_ba"] >= 30, st3
+    assert 10.0 <= r2["loss_pct"] <= 30.0, r2
+
+
+def test_order_kept_under_jitter():
+    """Echoes 1 ms apart across +-10 ms jitter come back in the order they were sent (the
+    default keeps order per direction: a packet waits behind the previous one); with
+    allow_reorder they overtake each other (so the check can see a reordering)."""
+    with Link(NAME, delay_ab=20, delay_ba=20, jitter=10, seed=5) as link:
+        kept = udp_rtt(link, count=200, interval=1, extra=["--arrival-order"])
+        st = link.stats()
+        link.reconfigure(20, 20, jitter=10, seed=6, allow_reorder=True)
+        free = udp_rtt(link, count=200, interval=1, extra=["--arrival-order"])
+    assert kept["lost"] == 0 and free["lost"] == 0, (kept["lost"], free["lost"])
+    assert kept["arrival_seq"] == sorted(kept["arrival_seq"]), kept["arrival_seq"]
+    assert st["held_ab"] > 0 and st["held_ba"] > 0, st  # the order rule did hold packets back
+    assert free["arrival_seq"] != sorted(free["arrival_seq"]), "no reordering with allow_reorder"
 
 
 def test_foreign_destinations_are_dropped():

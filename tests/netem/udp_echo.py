@@ -3,11 +3,13 @@
 
     udp_echo.py serve   --bind 10.77.0.2 [--port 7777] [--duration S]
     udp_echo.py measure --target 10.77.0.2 [--port 7777] [--count N] [--interval MS] [--timeout MS]
+                        [--arrival-order]
 
 Run `serve` in one namespace and `measure` in the other (`ip netns exec NS python3 ...`).
 `measure` sends N datagrams (seq + send time) every --interval ms, collects the echoes and
 prints one JSON object: count, received, lost, loss_pct, median_ms, mean_ms, min_ms, max_ms,
-stdev_ms, p10_ms, p90_ms, samples_ms. Both sides switch themselves to SCHED_FIFO 50 (the
+stdev_ms, p10_ms, p90_ms, samples_ms (in seq order; --arrival-order adds arrival_seq, the
+seq numbers of the echoes in the order they came back). Both sides switch themselves to SCHED_FIFO 50 (the
 same as `chrt -f 50`) unless --no-rt is given, so that a loaded machine does not add
 scheduling delay to the very packets measured. Python 3 stdlib only.
 """
@@ -67,13 +69,14 @@ def percentile(sorted_vals, q):
     return sorted_vals[lo] + (sorted_vals[hi] - sorted_vals[lo]) * (k - lo)
 
 
-def measure(target, port, count, interval_ms, timeout_ms, size, rt):
+def measure(target, port, count, interval_ms, timeout_ms, size, rt, arrival_order=False):
     set_realtime(rt)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect((target, port))
     s.setblocking(False)
     pad = b"\0" * max(0, size - HDR.size)
     rtts = {}
+    arrivals = []
     sent = 0
     interval = interval_ms / 1000.0
     start = time.monotonic()
@@ -107,6 +110,7 @@ def measure(target, port, count, interval_ms, timeout_ms, size, rt):
                 magic, seq, ts = HDR.unpack_from(data)
                 if magic == MAGIC and seq not in rtts and (t - ts) <= timeout_ms * 1e6:
                     rtts[seq] = (t - ts) / 1e6
+                    arrivals.append(seq)
     vals = [rtts[k] for k in sorted(rtts)]
     sv = sorted(vals)
     res = {
@@ -124,6 +128,8 @@ def measure(target, port, count, interval_ms, timeout_ms, size, rt):
         "p90_ms": round(percentile(sv, 0.90), 3) if sv else None,
         "samples_ms": [round(v, 3) for v in vals],
     }
+    if arrival_order:
+        res["arrival_seq"] = arrivals
     return res
 
 
@@ -144,11 +150,14 @@ def main(argv=None):
     m.add_argument("--size", type=int, default=64, help="datagram payload bytes")
     m.add_argument("--no-rt", action="store_true")
     m.add_argument("--no-samples", action="store_true")
+    m.add_argument("--arrival-order", action="store_true",
+                   help="also print arrival_seq: seq numbers in the order the echoes arrived")
     a = p.parse_args(argv)
     if a.cmd == "serve":
         serve(a.bind, a.port, a.duration, not a.no_rt)
     else:
-        res = measure(a.target, a.port, a.count, a.interval, a.timeout, a.size, not a.no_rt)
+        res = measure(a.target, a.port, a.count, a.interval, a.timeout, a.size, not a.no_rt,
+                      a.arrival_order)
         if a.no_samples:
             res.pop("samples_ms")
         print(json.dumps(res))

@@ -1,8 +1,10 @@
 // Test peer driven by the query string: ?client=ours|legacy|dropin&subject=ID
 // Optional (ours/dropin only; absent = the defaults below): pings, pingIntervalMs,
-// pingTimeoutMs, connectTimeoutMs, startTimeoutMs (numbers), policy (iceTransportPolicy),
+// pingTimeoutMs, connectTimeoutMs, startTimeoutMs, measureBudgetMs (numbers), policy (iceTransportPolicy),
 // turnUrls (JSON array or comma-separated), iceServersJson (JSON RTCIceServer[]).
 // peer.html: ?ice=loopback keeps ICE servers on 127.0.0.1 (else every server is dropped).
+// Any client: busy=F (0 < F < 1) keeps the page's main thread blocked a fraction F of the
+// time from load on (startBusyLoop below), like a page loading Pyodide or a game.
 //   legacy : legacy ProbeConnection (/legacy/probe_connection.js) + the platform's ProbeManager
 //   ours   : attachProbeManager from /pkg/index.js
 //   dropin : the platform's ProbeManager with ProbeConnection from /pkg/index.js, the
@@ -20,10 +22,37 @@ const subject = params.get('subject');
 P.kind = kind;
 P.subject = subject;
 
+// ?busy=F: busy-wait BUSY_BLOCK_MS, yield (setTimeout) BUSY_BLOCK_MS * (1 - F) / F, repeat,
+// for the life of the page: long tasks, as when a page compiles or loads a large module.
+// Every other task of the page (socket.io, the client, data-channel messages, getStats
+// callbacks) runs in the gaps. P.busy.fraction() reports the share actually blocked.
+const BUSY_BLOCK_MS = 40;
+function startBusyLoop(f) {
+  const yieldMs = BUSY_BLOCK_MS * (1 - f) / f;
+  const B = { target: f, blockMs: BUSY_BLOCK_MS, yieldMs, blocks: 0, blockedMs: 0,
+              since: performance.now() };
+  B.fraction = () => B.blockedMs / Math.max(1, performance.now() - B.since);
+  P.busy = B;
+  const block = () => {
+    const t0 = performance.now();
+    let t = t0;
+    while (t - t0 < BUSY_BLOCK_MS) t = performance.now();
+    B.blocks += 1;
+    B.blockedMs += t - t0;
+    setTimeout(block, yieldMs);
+  };
+  setTimeout(block, 0);
+}
+if (params.has('busy')) {
+  const f = Number(params.get('busy'));
+  if (f > 0 && f < 1) startBusyLoop(f);
+  else P.fatal = `?busy= must be a fraction in (0, 1), got ${params.get('busy')}`;
+}
+
 // Library options from the query string (only the ones present).
 function queryOptions() {
   const out = {};
-  for (const k of ['pings', 'pingIntervalMs', 'pingTimeoutMs', 'connectTimeoutMs', 'startTimeoutMs']) {
+  for (const k of ['pings', 'pingIntervalMs', 'pingTimeoutMs', 'connectTimeoutMs', 'startTimeoutMs', 'measureBudgetMs']) {
     if (params.has(k)) out[k] = Number(params.get(k));
   }
   if (params.has('policy')) out.iceTransportPolicy = params.get('policy');
