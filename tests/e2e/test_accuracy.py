@@ -41,7 +41,11 @@ N = int(os.environ.get("P2P_ACCURACY_N", "10"))
 
 # The issue's bounds on our client, per profile (error = rtt_ms - UDP truth, ms):
 #   median     |median error| <= this
-#   every      every |error| <= this                     (None: not checked)
+#   every      every |error| <= this but one, and that one <= EVERY_OUTLIER_MS (None: not
+#              checked). The issue asks every probe within 1.5 ms; on this 2-core machine a probe
+#              now and then has every ping +1.5..+3 ms late (host scheduling during its burst:
+#              measured once in 20 on 100/100, +3.34 ms, its burst 201.8-206.2 against a truth of
+#              200.26), so one such result per profile is tolerated and the rest must hold
 #   p90        p90 of |error| <= this                     (None: not checked)
 #   vs_legacy  p90 |error| below this factor x the legacy client's in the same run (legacy runs
 #              N probes; None: not checked; 1.0 is the issue's "below the legacy client's")
@@ -50,6 +54,7 @@ N = int(os.environ.get("P2P_ACCURACY_N", "10"))
 #   loss_share also check the share of pings lost against the link's loss (binomial, 4 sigma)
 # To loosen a bound that cannot hold at CI's N, change it here and say why on its line.
 Bound = namedtuple("Bound", "median every p90 vs_legacy coverage probes loss_share")
+EVERY_OUTLIER_MS = 4.0
 # Where a bound is looser than the issue's, its line says so and why, with the figures of
 # bench/accuracy.py (N=10 per client, default options, four runs on this 2-core machine; the
 # README's accuracy table is one of them). Coverage: 20 intervals per profile at N=10, so a
@@ -207,9 +212,11 @@ def test_accuracy(rig, prof):
     else:
         if abs(med) > bound.median:
             problems.append(f"|median error| {abs(med):.2f} ms > {bound.median} ms")
-        if bound.every is not None and mx > bound.every:
-            problems.append(f"max |error| {mx:.2f} ms > {bound.every} ms (every probe): "
-                            f"{s['rtt_errors_ms']}")
+        if bound.every is not None:
+            errs = sorted(abs(e) for e in s["rtt_errors_ms"])
+            if mx > EVERY_OUTLIER_MS or (len(errs) > 1 and errs[-2] > bound.every):
+                problems.append(f"|error| above {bound.every} ms in more than one result, or one above "
+                                f"{EVERY_OUTLIER_MS} ms: {s['rtt_errors_ms']}")
         if bound.p90 is not None and p90 > bound.p90:
             problems.append(f"p90 |error| {p90:.2f} ms > {bound.p90} ms")
         if bound.vs_legacy:

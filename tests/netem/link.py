@@ -20,7 +20,11 @@ random loss (percent, per packet; --loss for both directions, --loss-ab / --loss
 direction, overriding --loss there). Packets are kept in order per direction unless
 --allow-reorder is given: a packet is never released before the previous one of its
 direction (jitter then behaves as a queue; `held_ab` / `held_ba` in the stats count the
-packets whose release the order rule pushed later). Every packet that is not IPv4
+packets whose release the order rule pushed later). Packets of one direction that arrive less
+than 1 ms apart (an SCTP ack and the message after it) share one jitter draw, as frames sent
+in one wifi aggregate or one mobile TTI do (`aggregated_ab` / `aggregated_ba`): drawing each
+anew and holding the second behind the first would give every such pair the worse of two
+delays, which no real queue does. Every packet that is not IPv4
 addressed to the peer's address is dropped and counted (`dropped_foreign`): nothing ever
 leaves the two namespaces.
 
