@@ -879,16 +879,17 @@ impl Probe {
 
     fn report(&self, now: f64, m: Option<&Measurement>) -> Report {
         let series = m.map_or_else(SeriesStats::default, |m| {
-            // `samples`: every round trip, the peer-chain ones too; `sent` / `lost`: our pings
+            // `samples` / `sent` / `lost`: our pings; the figures: every round trip measured, the
+            // peer-chain ones too (`chained` counts those of the chained phase)
             let sent = u32::try_from(m.counted_len()).unwrap_or(u32::MAX);
             let answered = u32::try_from(m.counted().filter(|p| p.rtt.is_some()).count()).unwrap_or(u32::MAX);
-            SeriesStats { lost: sent.saturating_sub(answered), ..series::summarize(&m.samples(), sent) }
+            SeriesStats { samples: answered, lost: sent.saturating_sub(answered), ..series::summarize(&m.samples(), sent) }
         });
         let estimate = m.and_then(|m| evaluate(m, self.stats_rtt, self.transport));
         Report {
             rtt_ms: estimate.map(|e| e.rtt_ms),
             estimate,
-            chained: m.filter(|m| m.mode != Mode::Burst).map(|m| {
+            chained: m.filter(|m| m.mode != Mode::Burst || !m.chain_samples.is_empty()).map(|m| {
                 let own = m.counted().filter(|p| p.chain && p.rtt.is_some()).count();
                 u32::try_from(own + m.chain_samples.len()).unwrap_or(u32::MAX)
             }),

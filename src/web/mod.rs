@@ -161,10 +161,11 @@ export interface ProbeConnectionOptions extends ProbeOptions {
 export interface PingSeries {
   median_ms: number | null; min_ms: number | null; max_ms: number | null; mean_ms: number | null;
   jitter_ms: number | null; stdev_ms: number | null; p95_ms: number | null;
-  /** Round trips measured (answered pings, and on the answerer those of the peer's chain). */
-  samples: number;
-  /** Our pings sent, and those unanswered past their limit. */
-  sent: number; lost: number;
+  /**
+   * Our pings answered, sent, and unanswered past their limit. The figures above describe every
+   * round trip measured: these answers and, on the answerer, those taken from the peer's chain.
+   */
+  samples: number; sent: number; lost: number;
   /** 95 % confidence interval of `rtt_ms`, `[low, high]`; null when there is no `rtt_ms`. */
   ci95_ms: [number, number] | null;
   /** What gave `rtt_ms`: the data-channel pings, or the browser's ICE round trips (getStats). */
