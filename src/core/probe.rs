@@ -51,7 +51,7 @@ pub struct Config {
     /// `true`: measure as soon as the channel opens and end with one `Done` (ProbeManager).
     /// `false`: wait for `Input::Measure` calls (the legacy-compatible `ProbeConnection`).
     pub auto_measure: bool,
-    /// Auto mode: the time after the series starts during which spaced pings may still be
+    /// Auto mode: the time after the series starts during which chained pings may still be
     /// sent when the first `pings` do not pin the RTT down; 0 sends exactly `pings`.
     pub measure_budget_ms: f64,
 }

@@ -205,7 +205,7 @@ impl ProbeConnection {
     }
 
     /// Pings over the data channel and resolves to the RTT in ms (the estimate of
-    /// `core::estimate`: exactly `numPings` pings, no spaced phase), or null; always by its deadline
+    /// `core::estimate`: exactly `numPings` pings, no chained phase), or null; always by its deadline
     /// ((numPings - 1) x pingInterval + pingTimeout + 500 ms). Details land in `lastReport`.
     #[wasm_bindgen(js_name = measureRTT, unchecked_return_type = "Promise<number | null>")]
     pub fn measure_rtt(&self, #[wasm_bindgen(unchecked_optional_param_type = "MeasureOptions")] options: Option<JsValue>) -> Promise {

@@ -141,8 +141,9 @@ export interface ProbeOptions {
   /** Milliseconds before a ping counts as lost (sooner: 4x the slowest answer + 50 ms). Default 2000. */
   pingTimeoutMs?: number;
   /**
-   * Milliseconds from the first ping during which spaced pings may still be sent when the first
-   * burst did not pin the RTT down (a jittery or busy path). 0: exactly `pings` pings. Default 500.
+   * Milliseconds from the first ping during which chained pings (one in flight between the
+   * peers) may still be sent when the first burst did not pin the RTT down (a jittery or busy
+   * path). 0: exactly `pings` pings. Default 500.
    */
   measureBudgetMs?: number;
   /** Milliseconds from probe_start to an open data channel. Default 10000. */

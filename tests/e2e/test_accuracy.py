@@ -41,11 +41,14 @@ N = int(os.environ.get("P2P_ACCURACY_N", "10"))
 
 # The issue's bounds on our client, per profile (error = rtt_ms - UDP truth, ms):
 #   median     |median error| <= this
-#   every      every |error| <= this but one, and that one <= EVERY_OUTLIER_MS (None: not
-#              checked). The issue asks every probe within 1.5 ms; on this 2-core machine a probe
-#              now and then has every ping +1.5..+3 ms late (host scheduling during its burst:
-#              measured once in 20 on 100/100, +3.34 ms, its burst 201.8-206.2 against a truth of
-#              200.26), so one such result per profile is tolerated and the rest must hold
+#   every      |error| <= this for all but EVERY_EXCEPTIONS results, and every |error| <=
+#              EVERY_OUTLIER_MS (None: not checked). The issue asks every probe within 1.5 ms, and
+#              the benchmark on a quiet machine meets it (README table: max 0.96 ms); but on this
+#              2-core machine a probe now and then has every ping +1.5..+3 ms late (host
+#              scheduling during its burst): once in 20 on 100/100 (+3.34 ms, its burst
+#              201.8-206.2 against a truth of 200.26), and twice in 20 on 10/90 (+2.19, +2.36)
+#              in a CI run where the whole suite shared the cores. So up to 2 of 20 such results
+#              per profile are tolerated and the rest must hold
 #   p90        p90 of |error| <= this                     (None: not checked)
 #   vs_legacy  p90 |error| below this factor x the legacy client's in the same run (legacy runs
 #              N probes; None: not checked; 1.0 is the issue's "below the legacy client's")
@@ -55,6 +58,7 @@ N = int(os.environ.get("P2P_ACCURACY_N", "10"))
 # To loosen a bound that cannot hold at CI's N, change it here and say why on its line.
 Bound = namedtuple("Bound", "median every p90 vs_legacy coverage probes loss_share")
 EVERY_OUTLIER_MS = 4.0
+EVERY_EXCEPTIONS = 2
 # Where a bound is looser than the issue's, its line says so and why, with the figures of
 # bench/accuracy.py (N=10 per client, default options, four runs on this 2-core machine; the
 # README's accuracy table is one of them). Coverage: 20 intervals per profile at N=10, so a
@@ -223,9 +227,10 @@ def test_accuracy(rig, prof):
             problems.append(f"|median error| {abs(med):.2f} ms > {bound.median} ms")
         if bound.every is not None:
             errs = sorted(abs(e) for e in s["rtt_errors_ms"])
-            if mx > EVERY_OUTLIER_MS or (len(errs) > 1 and errs[-2] > bound.every):
-                problems.append(f"|error| above {bound.every} ms in more than one result, or one above "
-                                f"{EVERY_OUTLIER_MS} ms: {s['rtt_errors_ms']}")
+            above = [e for e in errs if e > bound.every]
+            if mx > EVERY_OUTLIER_MS or len(above) > EVERY_EXCEPTIONS:
+                problems.append(f"|error| above {bound.every} ms in {len(above)} results (at most "
+                                f"{EVERY_EXCEPTIONS}), or one above {EVERY_OUTLIER_MS} ms: {s['rtt_errors_ms']}")
         if bound.p90 is not None and p90 > bound.p90:
             problems.append(f"p90 |error| {p90:.2f} ms > {bound.p90} ms")
         if bound.vs_legacy:
