@@ -261,6 +261,12 @@ pub fn estimate(e: &Evidence<'_>) -> Option<Estimate> {
             return Some(from_stats(busy_figure(s)));
         }
     }
+    // One check is trusted only when every ping is several times slower than it: no jitter
+    // makes a path's fastest packet 3x its ICE round trip plus 10 ms (seen: a page's first probe
+    // right after load, pings of ~29 ms on a 4.4 ms path, the ICE check 5 ms).
+    if let Some(s) = stats.filter(|s| fastest > 3.0 * s + 10.0) {
+        return Some(from_stats(busy_figure(s)));
+    }
     let coarse = if e.all.iter().all(|x| x.fract() == 0.0) { COARSE_CLOCK_MS } else { 0.0 };
     let (below, above) = (CI_FLOOR_LOW_MS + coarse, CI_FLOOR_MS + coarse);
     if is_steady(e.all, transport) {
@@ -339,6 +345,10 @@ mod tests {
         // the same against one ICE check: not trusted to overrule the pings
         let one = estimate(&Evidence { all: &all, spaced: &all, transport_ms: Some(50.6), transport_checks: 1.0, ..Default::default() }).unwrap();
         assert_eq!(one.source, Source::Pings);
+        // ... unless every ping is several times slower than it (a page's first probe after load)
+        let slow = [27.0, 29.5, 31.0, 28.4, 30.2];
+        let e = estimate(&Evidence { all: &slow, spaced: &slow, stats_current_ms: Some(5.0), transport_ms: Some(5.0), transport_checks: 1.0, ..Default::default() }).unwrap();
+        assert_eq!((e.rtt_ms, e.source), (5.0, Source::Stats));
         assert!((e.ci95_ms.0 - 47.6).abs() < 1e-9 && (e.ci95_ms.1 - 51.6).abs() < 1e-9, "{e:?}");
         // the latest check below the mean: the lower envelope
         let e = estimate(&Evidence { all: &all, spaced: &all, stats_current_ms: Some(51.0), transport_ms: Some(53.3), transport_checks: 4.0, ..Default::default() }).unwrap();
