@@ -61,7 +61,7 @@ if str(HERE) not in sys.path:
 
 from netem_rig import TCP_PROXY, LinkPeer  # noqa: E402
 # the one lockdown: the same prefs/env as the loopback Firefox tests
-from test_firefox import FIREFOX, FIREFOX_ENV, FIREFOX_PREFS, GECKODRIVER  # noqa: E402
+from test_firefox import FIREFOX, FIREFOX_ENV, FIREFOX_PREFS, GECKODRIVER, GeckoLog  # noqa: E402
 
 # Per RTCPeerConnection: local candidates as gathered, and the selected pair at "connected".
 # Installed after peer.html has loaded (like test_firefox.STATS_HOOK): the library creates its
@@ -135,7 +135,7 @@ def _wait_line(proc: subprocess.Popen, expect: str, what: str) -> None:
         raise RuntimeError("%s did not start (%r)" % (what, line))
 
 
-class FirefoxOnLink:
+class FirefoxOnLink(GeckoLog):
     """One Firefox process (fresh profile, one window) in namespace `side` of a running LinkRig."""
 
     def __init__(self, rig, side: str, log_dir: Path | None = None, extra_prefs: dict | None = None):
@@ -267,21 +267,6 @@ class FirefoxOnLink:
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
-
-    # ------------------------------------------------------------------ log
-    def log_offset(self) -> int:
-        try:
-            return self.log_path.stat().st_size
-        except OSError:
-            return 0
-
-    def log_since(self, offset: int) -> list[str]:
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(offset)
-                return f.read().decode("utf-8", "replace").splitlines()
-        except OSError as e:
-            return ["<cannot read %s: %s>" % (self.log_path, e)]
 
     # ------------------------------------------------------------------ peers
     def open_peer(self, kind: str, subject: str, timeout_s: float = 30, **opts) -> "FirefoxLinkPeer":

@@ -159,7 +159,26 @@ def numeric_ids() -> tuple[str, str]:
 # --------------------------------------------------------------------------- Firefox session
 
 
-class Firefox:
+class GeckoLog:
+    """Reading geckodriver's log (``self.log_path``) from an offset: how a Firefox page's
+    console output is collected. Shared with tests/e2e/firefox_link.py."""
+
+    def log_offset(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def log_since(self, offset: int) -> list[str]:
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                return f.read().decode("utf-8", "replace").splitlines()
+        except OSError as e:
+            return [f"<cannot read {self.log_path}: {e}>"]
+
+
+class Firefox(GeckoLog):
     """One Firefox process (fresh profile) driven by Selenium; one window, reused."""
 
     def __init__(self, profile_dir: Path, log_path: Path):
@@ -184,20 +203,6 @@ class Firefox:
         self.launch_s = time.monotonic() - t0
         self.driver.set_script_timeout(30)
         self.version = "Firefox " + self.driver.capabilities.get("browserVersion", "?")
-
-    def log_offset(self) -> int:
-        try:
-            return self.log_path.stat().st_size
-        except OSError:
-            return 0
-
-    def log_since(self, offset: int) -> list[str]:
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(offset)
-                return f.read().decode("utf-8", "replace").splitlines()
-        except OSError as e:
-            return [f"<cannot read {self.log_path}: {e}>"]
 
     def blank(self) -> None:
         self.driver.get("about:blank")  # unload: closes the socket and peer connections
