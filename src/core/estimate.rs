@@ -83,6 +83,14 @@ pub const COARSE_CLOCK_MS: f64 = 1.0;
 pub const MIN_SPACING_MS: f64 = 10.0;
 /// Spaced samples needed before only they count.
 pub const MIN_SPACED: usize = 3;
+/// On a path that is not steady, an answer slower than `LATE_FACTOR` × the series' typical
+/// answer (its lower median) plus [`LATE_SLACK_MS`] is left out of the estimate: it waited for
+/// something a path's queue does not explain (a retransmission or congestion-window stall in
+/// the data channel's SCTP, a long task on a page). Seen on the 20 %-lossy uplink in a CI run:
+/// answers of 51, 51, 53, 150 and 230 ms on a 50.4-ms path gave a Hodges–Lehmann location of
+/// 139.8 ms. Queueing jitter of ±20 ms per direction on a 60-ms path stays far below 2× + 10.
+pub const LATE_FACTOR: f64 = 2.0;
+pub const LATE_SLACK_MS: f64 = 10.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -261,6 +269,16 @@ pub fn estimate(e: &Evidence<'_>) -> Option<Estimate> {
             return Some(from_stats(busy_figure(s)));
         }
     }
+    // One check that the fastest ping agrees with, and most answers far slower than both: the
+    // answers stalled in the data channel, not on the path (seen on the 20 %-lossy uplink after
+    // a lossy setup: 52.7 then 102..106 ms, the ICE check 51, the truth 50.4; SCTP held the
+    // burst's later pings for one round trip). The check and the fastest ping confirm each other.
+    if let Some(s) = transport.filter(|s| e.transport_checks < 2.0 && (fastest - s).abs() <= STEADY_AGREE_MS.max(TARGET_REL * 2.5 * s)) {
+        let typical = lower_median(&all).unwrap_or(fastest);
+        if typical > s + BUSY_FAR_MS.max(0.5 * s) {
+            return Some(from_stats(busy_figure(s)));
+        }
+    }
     // One check is trusted only when every ping is several times slower than it: no jitter
     // makes a path's fastest packet 3x its ICE round trip plus 10 ms (seen: a page's first probe
     // right after load, pings of ~29 ms on a 4.4 ms path, the ICE check 5 ms).
@@ -277,6 +295,14 @@ pub fn estimate(e: &Evidence<'_>) -> Option<Estimate> {
         };
         return Some(Estimate { rtt_ms: rtt, ci95_ms: ((lo.min(rtt) - below).max(0.0), hi.max(rtt) + above), source });
     }
+    // answers late by more than a queue explains are left out (see `LATE_FACTOR`); the
+    // lower median they are judged by is itself robust to them
+    let cut = lower_median(&all).map_or(f64::INFINITY, |m| LATE_FACTOR * m + LATE_SLACK_MS);
+    let in_time = |v: &[f64]| v.iter().copied().filter(|x| *x <= cut).collect::<Vec<f64>>();
+    let (spaced_in, all_in) = (in_time(spaced), in_time(e.all));
+    // the spaced ones while enough of them are in time, else every answer in time (at least
+    // half of them: the cut is above their lower median)
+    let spaced = if spaced_in.len() >= MIN_SPACED.min(all_in.len()) && !spaced_in.is_empty() { &spaced_in } else { &all_in };
     let (rtt, (lo, hi)) = hodges_lehmann(spaced)?;
     // Queueing only ever adds delay: what the link still holds of ours behind other packets
     // reads high, never low. Measured on order-keeping links, the chained samples' location read
@@ -382,6 +408,29 @@ mod tests {
         // a burst that read alike but far from the transport's mean RTT is no steady path
         assert!(is_steady(&[50.0, 50.2, 50.1], Some(51.0)));
         assert!(!is_steady(&[80.0, 80.2, 80.1], Some(60.0)));
+    }
+
+    #[test]
+    fn answers_a_retransmission_late_are_left_out() {
+        // the CI run's lossy-uplink series: three answers at the path, two one and three RTTs late
+        let all = [50.9, 51.0, 52.7, 150.0, 230.0];
+        let spaced = [50.9, 150.0];
+        let e = estimate(&Evidence { all: &all, spaced: &spaced, stats_current_ms: Some(51.0), transport_ms: Some(51.0), transport_checks: 3.0, ..Default::default() }).unwrap();
+        assert_eq!(e.source, Source::Pings);
+        assert!((e.rtt_ms - 51.5).abs() < 1.0, "{e:?}");
+        assert!(e.ci95_ms.0 <= 50.4 && e.ci95_ms.1 >= 50.4 && e.ci95_ms.1 < 60.0, "{e:?}");
+        // a jittery series keeps its slow answers: none is above twice its typical one
+        let jit = [38.0, 55.0, 61.0, 47.0, 52.0, 44.0, 96.0];
+        let with = estimate(&Evidence { all: &jit, spaced: &jit, ..Default::default() }).unwrap();
+        let (loc, _) = hodges_lehmann(&jit).unwrap();
+        assert_eq!(with.rtt_ms, loc);
+        // most of a burst held one round trip, the fastest ping agreeing with one ICE check
+        let held = [52.7, 102.1, 104.5, 106.0];
+        let e = estimate(&Evidence { all: &held, spaced: &held[..1], stats_current_ms: Some(51.0), transport_ms: Some(51.0), transport_checks: 1.0, ..Default::default() }).unwrap();
+        assert_eq!((e.rtt_ms, e.source), (51.0, Source::Stats));
+        // ... but one check far from the fastest ping (Firefox's, on a jittery path) decides nothing
+        let e = estimate(&Evidence { all: &held, spaced: &held[..1], transport_ms: Some(40.0), transport_checks: 1.0, ..Default::default() }).unwrap();
+        assert_eq!(e.source, Source::Pings);
     }
 
     #[test]
