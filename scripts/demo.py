@@ -4,6 +4,7 @@
     .venv/bin/python scripts/demo.py              # 20 probes, prints a table, exits
     .venv/bin/python scripts/demo.py --n 50 --json results.json
     .venv/bin/python scripts/demo.py --serve      # http://127.0.0.1:8000/ until Ctrl-C
+    .venv/bin/python scripts/demo.py --room 6     # every pair of 6 peers: scripts/room.py
 
 Default mode starts the server (server/app.py: the unmodified ProbeCoordinator of
 multi-user-gymnasium 0.1.3) on a free 127.0.0.1 port, opens the demo page (www/dist,
@@ -56,12 +57,14 @@ def ensure_built(force: bool) -> None:
     """Build www/dist from pkg/ when it is missing or older than pkg/ or www sources."""
     pkg_js = REPO / "pkg" / "p2p_probe.js"
     index = REPO / "www" / "dist" / "index.html"
+    room = REPO / "www" / "dist" / "room.html"
     if not pkg_js.exists():
         sys.exit("pkg/ is not built (pkg/p2p_probe.js missing): run  bash scripts/build_pkg.sh  first")
     sources = [p for d in ("pkg", "www/src") for p in (REPO / d).rglob("*") if p.is_file()]
-    sources += [REPO / "www" / "index.html", REPO / "www" / "build.mjs", REPO / "www" / "package.json"]
+    sources += [REPO / "www" / "index.html", REPO / "www" / "room.html", REPO / "www" / "build.mjs",
+                REPO / "www" / "package.json"]
     newest = max(p.stat().st_mtime for p in sources if p.exists())
-    if not force and index.exists() and index.stat().st_mtime >= newest:
+    if not force and index.exists() and room.exists() and min(index.stat().st_mtime, room.stat().st_mtime) >= newest:
         return
     say("building the demo page: node www/build.mjs")
     r = subprocess.run(["node", str(REPO / "www" / "build.mjs")], cwd=REPO,
@@ -429,6 +432,12 @@ def _interrupt(signum, frame):
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if any(a == "--room" or a.startswith("--room=") for a in argv):
+        # the room matrix (every pair of N peers): scripts/room.py
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import room
+        return room.main(argv)
     # Ctrl-C and SIGTERM both end the run through the finally blocks (server and
     # browsers are stopped), also when SIGINT was inherited as ignored.
     signal.signal(signal.SIGINT, _interrupt)

@@ -6,8 +6,9 @@
 //                                    broken `files` list in pkg/package.json breaks this build
 //   3. tsc --noEmit               -> type-checks our calls against the shipped p2p_probe.d.ts
 //   4. esbuild                    -> dist/main.js, dist/main.css, dist/p2p_probe_bg-HASH.wasm
-//                                    (`file` loader; the URL is passed to init({module_or_path}))
-//   5. copy index.html, verify the output.
+//                                    (`file` loader; the URL is passed to init({module_or_path})),
+//                                    and the live room page dist/room.js, dist/room.css (same wasm)
+//   5. copy index.html and room.html, verify the output.
 // Usage: node www/build.mjs [--skip-typecheck]
 // Env: P2P_PROBE_PKG_DIR overrides ../pkg.
 import { execFileSync } from 'node:child_process';
@@ -95,7 +96,7 @@ let result;
 try {
   result = await esbuild.build({
     absWorkingDir: www,
-    entryPoints: ['src/main.js'],
+    entryPoints: ['src/main.js', 'src/room.js'],
     bundle: true,
     format: 'esm',
     target: ['es2020'],
@@ -112,6 +113,7 @@ try {
   fail(`esbuild: ${e.message}`);
 }
 fs.copyFileSync(path.join(www, 'index.html'), path.join(dist, 'index.html'));
+fs.copyFileSync(path.join(www, 'room.html'), path.join(dist, 'room.html'));
 
 // 5. verify
 const out = fs.readdirSync(dist);
@@ -120,6 +122,8 @@ if (wasm.length !== 1) fail(`expected exactly one .wasm in dist/, found ${JSON.s
 const mainJs = fs.readFileSync(path.join(dist, 'main.js'), 'utf8');
 if (!mainJs.includes(wasm[0])) fail(`dist/main.js does not reference ${wasm[0]}`);
 if (!out.includes('main.css')) fail('dist/main.css was not produced');
+for (const f of ['room.js', 'room.css', 'room.html']) if (!out.includes(f)) fail(`dist/${f} was not produced`);
+if (!fs.readFileSync(path.join(dist, 'room.js'), 'utf8').includes(wasm[0])) fail(`dist/room.js does not reference ${wasm[0]}`);
 const wasmBytes = fs.readFileSync(path.join(dist, wasm[0]));
 if (wasmBytes.readUInt32LE(0) !== 0x6d736100) fail(`${wasm[0]} is not a WebAssembly module`);
 console.log('\nwww/dist:');
