@@ -138,7 +138,7 @@ fn full_measurement_uses_stats_rtt_and_reports_series() {
     p.handle(200.0, Input::Timer);
     p.handle(200.0, Input::Message(r#"{"type":"ping","seq":9,"ts":1}"#));
     p.handle(200.0, Input::Message("junk"));
-    assert_eq!(drain(&mut p), vec![Output::Send(r#"{"type":"pong","seq":9,"ts":1}"#.into())]);
+    assert_eq!(drain(&mut p), vec![Output::Send(r#"{"type":"pong","seq":9,"ts":1,"rx":1}"#.into())]);
     p.handle(201.0, Input::ChannelClosed);
     p.handle(202.0, Input::ChannelClosed);
     assert_eq!(drain(&mut p), vec![Output::Closed], "the owner learns the peer left, once");
@@ -283,7 +283,7 @@ fn peer_closing_mid_series_reports_what_was_answered_without_counting_in_flight_
 fn we_answer_pings_and_ignore_foreign_pongs_and_junk() {
     let (mut p, _) = opened(Role::Answerer, cfg());
     p.handle(101.0, Input::Message(r#"{"type":"ping","seq":42,"ts":1.5}"#));
-    assert_eq!(sends(&drain(&mut p)), vec![r#"{"type":"pong","seq":42,"ts":1.5}"#.to_string()]);
+    assert_eq!(sends(&drain(&mut p)), vec![r#"{"type":"pong","seq":42,"ts":1.5,"rx":1}"#.to_string()]);
     for junk in [r#"{"type":"pong","seq":999,"ts":0}"#, "garbage", "[]", r#"{"type":"ping","seq":"1"}"#] {
         p.handle(101.0, Input::Message(junk));
         let out = drain(&mut p);

@@ -213,7 +213,7 @@ fn run(spec: LinkSpec, legacy: [bool; 2], seed: u64) -> Outcome {
                             inbox.push((handled, 1 - i, pong));
                         }
                     }
-                    Ok(Wire::Pong { seq }) => {
+                    Ok(Wire::Pong { seq, .. }) => {
                         if let Some((s, at)) = l.waiting {
                             if s == seq {
                                 l.rtts.push((now - at).round());

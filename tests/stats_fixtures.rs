@@ -123,3 +123,24 @@ fn firefox_cancelled_pairs_with_zero_rtt_are_never_chosen() {
         assert!(cancelled.iter().all(|c| c.id != p.pair_id), "{name}");
     }
 }
+
+#[test]
+fn relay_details_and_address_families_from_recorded_reports() {
+    use p2p_probe::core::stats::address_family;
+    // Chromium through coturn on loopback: our end is a relay candidate over UDP
+    for name in ["chromium-turn-offerer", "chromium-turn-answerer"] {
+        let p = select_pair(&load(name)).unwrap();
+        let relay = p.relay().unwrap_or_else(|| panic!("{name}: relayed"));
+        assert_eq!(relay.host, Some("127.0.0.1"), "{name}");
+        assert!(relay.port.is_some_and(|p| p > 0), "{name}");
+        assert_eq!(relay.protocol, Some("udp"), "{name}");
+        assert_eq!(address_family(p.local_address.as_deref()), Some("ipv4"), "{name}");
+        assert_eq!(address_family(p.remote_address.as_deref()), Some("ipv4"), "{name}");
+    }
+    // direct pairs have no relay; every recorded browser names the candidates' addresses
+    for name in ["chromium-loopback-offerer", "firefox-loopback-offerer", "chromium-link25-answerer"] {
+        let p = select_pair(&load(name)).unwrap();
+        assert_eq!(p.relay(), None, "{name}");
+        assert!(p.local_address.is_some(), "{name}: {p:?}");
+    }
+}

@@ -341,3 +341,138 @@ fn unknown_option_keys_are_named_in_one_warning_each() {
     assert_eq!(warnings.count(), 2, "one warning per unknown key");
     a.close();
 }
+
+// --------------------------------------------------------------------------- cancel, abort, progress
+
+#[wasm_bindgen(module = "/tests/support/progress.js")]
+extern "C" {
+    type Recorder;
+    fn recorder() -> Recorder;
+    #[wasm_bindgen(method, getter, js_name = fn)]
+    fn callback(this: &Recorder) -> js_sys::Function;
+    #[wasm_bindgen(method)]
+    fn phases(this: &Recorder, sid: &str) -> String;
+
+    type Thrower;
+    fn thrower() -> Thrower;
+    #[wasm_bindgen(method, getter, js_name = fn)]
+    fn callback(this: &Thrower) -> js_sys::Function;
+    #[wasm_bindgen(method, getter)]
+    fn calls(this: &Thrower) -> u32;
+
+    type WarnCounter;
+    #[wasm_bindgen(js_name = warningsWith)]
+    fn warnings_with(text: &str) -> WarnCounter;
+    #[wasm_bindgen(method, getter)]
+    fn count(this: &WarnCounter) -> u32;
+    #[wasm_bindgen(method)]
+    fn restore(this: &WarnCounter);
+
+    #[wasm_bindgen(js_name = abortAfter)]
+    fn abort_after(ms: f64) -> JsValue;
+    type Controller;
+    fn controller() -> Controller;
+    #[wasm_bindgen(method, getter)]
+    fn signal(this: &Controller) -> JsValue;
+    #[wasm_bindgen(method)]
+    fn abort(this: &Controller);
+    #[wasm_bindgen(js_name = isAbortError)]
+    fn is_abort_error(e: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = measureOptions)]
+    fn measure_options(num_pings: f64, ping_interval: f64, signal: &JsValue) -> JsValue;
+}
+
+#[wasm_bindgen_test]
+async fn cancel_ends_one_probe_with_cancelled_once_and_releases_it() {
+    let server = FakeServer::new(0.0);
+    let _ghost = server.socket("ghost"); // connected, runs no client: the probe stays connecting
+    let rec = recorder();
+    let a = ProbeManager::new(server.socket("me"), "me".into(), Some(options(&[("onProgress", rec.callback().into())]))).unwrap();
+    let id = server.create_probe("me", "ghost", true);
+    pause(100.0).await;
+    assert_eq!(a.session_count(), 1);
+    assert!(a.cancel(id.clone().into()), "a live probe is cancelled");
+    assert!(!a.cancel(id.clone().into()), "cancelling it again is a no-op");
+    assert!(!a.cancel("probe_nobody".into()), "unknown id: false");
+    assert!(!a.cancel(5.into()), "not a string: false");
+    let got = results(&wait(server.wait_results(&id, 1, 1000.0)).await);
+    assert_eq!(got.len(), 1);
+    assert_eq!(get(&got[0], "success"), JsValue::FALSE);
+    assert!(get(&got[0], "rtt_ms").is_null());
+    assert_eq!(get(&got[0], "error.code").as_string().as_deref(), Some("cancelled"));
+    pause(300.0).await;
+    assert_eq!(results(&wait(server.wait_results(&id, 2, 0.0)).await).len(), 1, "exactly one probe_result");
+    assert_eq!(a.session_count(), 0, "released");
+    assert_eq!(rec.phases(&id), "prepared,started,done");
+    assert!(!a.cancel(id.clone().into()), "a finished probe: false");
+    assert_eq!(server.handler_count("me"), 3, "the manager itself stays subscribed");
+    a.close();
+    assert!(!a.cancel(id.into()), "after close(): false");
+}
+
+#[wasm_bindgen_test]
+async fn on_progress_reports_every_phase_in_order_and_an_exception_in_it_is_warned_once() {
+    let server = FakeServer::new(1.0);
+    let rec = recorder();
+    let bad = thrower();
+    let a = ProbeManager::new(server.socket("2"), "2".into(), Some(options(&[("onProgress", rec.callback().into())]))).unwrap();
+    let b = ProbeManager::new(server.socket("10"), "10".into(), Some(options(&[("onProgress", bad.callback().into())]))).unwrap();
+    let warned = warnings_with("onProgress threw");
+    let id = server.create_probe("2", "10", false);
+    let got = results(&wait(server.wait_results(&id, 2, 8000.0)).await);
+    pause(100.0).await;
+    warned.restore();
+    assert_eq!(got.len(), 2);
+    for r in &got {
+        assert_success(r);
+    }
+    assert_eq!(rec.phases(&id), "prepared,started,connected,open,measuring,done");
+    assert_eq!(bad.calls(), 6, "every phase reached the throwing callback");
+    assert_eq!(warned.count(), 1, "its exceptions were caught and warned about once");
+    // the result carries the path and the setup split
+    for r in &got {
+        for k in ["signaling_ms", "ice_ms", "dtls_ms", "channel_ms"] {
+            assert!(get(r, &format!("setup.{k}")).as_f64().is_some_and(|v| v >= 0.0), "setup.{k}: {:?}", js_sys::JSON::stringify(r));
+        }
+        assert_eq!(get(r, "rtt.lost_out").as_f64(), Some(0.0), "ours on both ends: the split is known");
+        assert_eq!(get(r, "rtt.lost_back").as_f64(), Some(0.0));
+        assert!(get(r, "connection.relay_host").is_null(), "direct: no relay");
+    }
+    a.close();
+    b.close();
+}
+
+#[wasm_bindgen_test]
+async fn an_aborted_measure_rtt_rejects_with_abort_error_and_the_connection_stays_usable() {
+    let server = FakeServer::new(0.0);
+    let id = server.create_probe("alice", "bob", false);
+    let rec = recorder();
+    let a = ProbeConnection::new(server.socket("alice"), id.clone().into(), "alice".into(), "bob".into(), Some(options(&[("onProgress", rec.callback().into())]))).unwrap();
+    let b = ProbeConnection::new(server.socket("bob"), id.clone().into(), "bob".into(), "alice".into(), Some(options(&[]))).unwrap();
+    let connected = deferred();
+    a.set_on_connected(Some(connected.r#fn()));
+    a.start();
+    b.start();
+    wait_for(connected.promise(), "connected").await;
+    // 20 pings 100 ms apart: aborted after 150 ms
+    let aborted = JsFuture::from(a.measure_rtt(Some(measure_options(20.0, 100.0, &abort_after(150.0))))).await;
+    let e = aborted.expect_err("an aborted measureRTT() rejects");
+    assert!(is_abort_error(&e), "a DOMException named AbortError: {e:?}");
+    // already aborted: rejects at once, nothing is sent
+    let e = JsFuture::from(a.measure_rtt(Some(measure_options(3.0, 0.0, &abort_after(0.0))))).await.expect_err("rejects");
+    assert!(is_abort_error(&e));
+    // not an AbortSignal: a ProbeError
+    let e = JsFuture::from(a.measure_rtt(Some(measure_options(3.0, 0.0, &"soon".into())))).await.expect_err("rejects");
+    assert_eq!(error_code(&e), "invalid_option");
+    // the connection is still usable, and an abort after the result changes nothing
+    let c = controller();
+    let rtt = wait_for(a.measure_rtt(Some(measure_options(3.0, 0.0, &c.signal()))), "measureRTT after the abort").await;
+    assert!(rtt.as_f64().is_some_and(|r| r >= 0.0), "the next measureRTT() measures: {rtt:?}");
+    c.abort();
+    assert_eq!(get(&a.last_report(), "rtt.sent").as_f64(), Some(3.0));
+    assert_eq!(get(&a.last_report(), "rtt.lost").as_f64(), Some(0.0), "the aborted series' late pongs do not count");
+    assert!(a.is_ready());
+    assert_eq!(rec.phases(&id), "prepared,started,connected,open,measuring,done,measuring,done");
+    a.close();
+    b.close();
+}

@@ -42,13 +42,16 @@ impl Core {
             5 => Input::ConnectionFailed,
             6 => Input::LocalFailed,
             7 => Input::RemoteApplied { ok: n > 0.0 },
-            8 => Input::Measure(MeasureSpec { pings: n as u32, interval_ms: n, timeout_ms: n }),
+            8 => Input::Measure(MeasureSpec { pings: n as u32, interval_ms: n, timeout_ms: n, budget_ms: n }),
             9 => Input::Message(&text),
             10 => Input::Signal(Signal::Offer(text.clone())),
             11 => Input::Signal(Signal::Answer(text.clone())),
             12 => Input::Signal(Signal::Candidate(cand())),
             13 => Input::Signal(Signal::EndOfCandidates),
             14 => Input::Stats(None),
+            15 => Input::Cancel,
+            16 => Input::AbortMeasure,
+            17 => Input::Transport(if n > 0.0 { Transport::IceConnected } else { Transport::Connected }),
             _ => Input::Ignored("ignored"),
         };
         self.p.handle(now, i);
@@ -57,7 +60,7 @@ impl Core {
     /// One stats object per call of `add`, then `stats` feeds them all.
     pub fn stats(&mut self, now: f64, s: Vec<String>, f: Vec<f64>) {
         let mut entries = Vec::new();
-        for (c, x) in s.chunks(9).zip(f.chunks(3)) {
+        for (c, x) in s.chunks(12).zip(f.chunks(4)) {
             let g = |i: usize| c.get(i).map_or("", |s| s.as_str());
             let h = |i: usize| x.get(i).copied().filter(|v| *v >= 0.0);
             entries.push(StatEntry {
@@ -74,6 +77,10 @@ impl Core {
                 remote_candidate_id: opt(g(6)),
                 candidate_type: opt(g(7)),
                 protocol: opt(g(8)),
+                address: opt(g(9)),
+                port: h(3),
+                relay_protocol: opt(g(10)),
+                network_type: opt(g(11)),
             });
         }
         self.p.handle(now, Input::Stats(Some(&entries)));
@@ -93,13 +100,22 @@ impl Core {
                 Output::Warn(w) => warn(w),
                 Output::Done(r) | Output::MeasureDone(r) => {
                     let s = r.series;
-                    for x in [r.rtt_ms, s.median_ms, s.min_ms, s.max_ms, s.mean_ms, s.jitter_ms, r.stats_rtt_ms, r.setup_ms, r.measure_ms] {
+                    let u = r.setup;
+                    for x in [r.rtt_ms, s.median_ms, s.min_ms, s.max_ms, s.mean_ms, s.jitter_ms, r.stats_rtt_ms, r.setup_ms, r.measure_ms, u.signaling_ms, u.ice_ms, u.dtls_ms, u.channel_ms] {
                         v.push(x.unwrap_or(-1.0));
+                    }
+                    for x in [r.lost_out, r.lost_back] {
+                        v.push(x.map_or(-1.0, f64::from));
                     }
                     v.extend([f64::from(s.samples), f64::from(s.sent), f64::from(s.lost), f64::from(u8::from(r.success()))]);
                     if let Some(p) = r.pair {
-                        for t in [p.path().map(|k| k.as_str()), p.local_type.as_deref(), p.remote_type.as_deref(), p.protocol.as_deref()] {
+                        for t in [p.path().map(|k| k.as_str()), p.local_type.as_deref(), p.remote_type.as_deref(), p.protocol.as_deref(), p.network_type.as_deref(), stats::address_family(p.local_address.as_deref())] {
                             warn(t.unwrap_or(""));
+                        }
+                        if let Some(relay) = p.relay() {
+                            warn(relay.host.unwrap_or(""));
+                            warn(relay.protocol.unwrap_or(""));
+                            v.push(relay.port.map_or(-1.0, f64::from));
                         }
                     }
                     if let Some(e) = r.error {
@@ -111,6 +127,7 @@ impl Core {
                 Output::GetStats => v.push(-3.0),
                 Output::Connected => v.push(-4.0),
                 Output::Closed => v.push(-5.0),
+                Output::Progress(s) => warn(s.as_str()),
             }
         }
         v

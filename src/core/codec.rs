@@ -7,6 +7,11 @@
 //! pong). The peer then knows the time from its pong K to this ping is a round trip of its own
 //! (see `probe.rs`, the chained phase).
 //!
+//! A second one, in our pongs: `"rx":N`, the number of the peer's pings we had received on this
+//! connection when we answered (this one included). The pinger compares it between its answered
+//! pings and so tells its pings lost on the way out from pongs lost on the way back. Legacy
+//! clients ignore it; a pong without it (a legacy peer's) decodes with `rx: None`.
+//!
 //! A small, allocation-light JSON scanner: it reads one top-level object, decodes the keys and
 //! the `type` string, keeps the raw text of `seq` and `ts`, and skips every other value
 //! iteratively (no recursion, so deep nesting cannot overflow the stack). Later duplicate keys
@@ -23,7 +28,8 @@ pub const MAX_MESSAGE_LEN: usize = 1024;
 pub enum Wire<'a> {
     /// `seq_raw`/`ts_raw` are the exact number tokens, echoed back verbatim in the pong.
     Ping { seq: u64, seq_raw: &'a str, ts_raw: Option<&'a str>, chain: Option<Chain> },
-    Pong { seq: u64 },
+    /// `rx`: the peer's count of our pings received (`None`: a legacy pong, or a bad value).
+    Pong { seq: u64, rx: Option<u64> },
 }
 
 /// The `chain` field of a ping (see the module notes).
@@ -50,6 +56,7 @@ pub fn decode(msg: &str) -> Result<Wire<'_>, WireError> {
     let mut seq: Option<Result<&str, ()>> = None;
     let mut ts: Option<Result<&str, ()>> = None;
     let mut chain: Option<Chain> = None;
+    let mut rx: Option<u64> = None;
     p.ws();
     if p.peek() == Some(b'}') {
         p.i += 1;
@@ -95,6 +102,12 @@ pub fn decode(msg: &str) -> Result<Wire<'_>, WireError> {
                     let raw = msg.get(start..p.i).ok_or(WireError::NotJson)?;
                     chain = Some(parse_seq(raw).map_or(Chain::Start, Chain::After));
                 }
+                "rx" => {
+                    let start = p.i;
+                    p.skip_value().map_err(|_| WireError::NotJson)?;
+                    // a value that is no count reads as absent: the pong still counts
+                    rx = msg.get(start..p.i).and_then(parse_seq);
+                }
                 _ => p.skip_value().map_err(|_| WireError::NotJson)?,
             }
             p.ws();
@@ -131,7 +144,7 @@ pub fn decode(msg: &str) -> Result<Wire<'_>, WireError> {
             };
             Ok(Wire::Ping { seq: seq_val, seq_raw, ts_raw, chain })
         }
-        _ => Ok(Wire::Pong { seq: seq_val }),
+        _ => Ok(Wire::Pong { seq: seq_val, rx }),
     }
 }
 
@@ -174,12 +187,21 @@ pub fn encode_ping_chained(seq: u64, ts_ms: u64, chain: Option<Chain>) -> String
 
 /// The pong echoes the ping's own `seq` and `ts` tokens, as the legacy client does.
 pub fn encode_pong(seq_raw: &str, ts_raw: Option<&str>) -> String {
-    let mut s = String::with_capacity(40 + seq_raw.len() + ts_raw.map_or(0, str::len));
+    encode_pong_rx(seq_raw, ts_raw, None)
+}
+
+/// Our pong: the legacy pong plus `"rx":N`, the peer's pings we have received so far.
+pub fn encode_pong_rx(seq_raw: &str, ts_raw: Option<&str>, rx: Option<u64>) -> String {
+    let mut s = String::with_capacity(48 + seq_raw.len() + ts_raw.map_or(0, str::len));
     s.push_str("{\"type\":\"pong\",\"seq\":");
     s.push_str(seq_raw);
     if let Some(ts) = ts_raw {
         s.push_str(",\"ts\":");
         s.push_str(ts);
+    }
+    if let Some(n) = rx {
+        s.push_str(",\"rx\":");
+        push_u64(&mut s, n);
     }
     s.push('}');
     s
@@ -435,16 +457,34 @@ mod tests {
 
     #[test]
     fn pong_with_any_ts_and_whitespace_and_key_order() {
-        assert_eq!(decode(" { \"ts\" : 1.5e3 , \"seq\":12, \"type\":\"pong\" } ").unwrap(), Wire::Pong { seq: 12 });
+        assert_eq!(decode(" { \"ts\" : 1.5e3 , \"seq\":12, \"type\":\"pong\" } ").unwrap(), Wire::Pong { seq: 12, rx: None });
         // the peer's ts is never used for timing, so a pong without one is fine
-        assert_eq!(decode(r#"{"type":"pong","seq":1}"#).unwrap(), Wire::Pong { seq: 1 });
+        assert_eq!(decode(r#"{"type":"pong","seq":1}"#).unwrap(), Wire::Pong { seq: 1, rx: None });
         // escaped type, extra nested fields
-        assert_eq!(decode(r#"{"type":"p\u006fng","x":{"a":[1,{"b":[]}],"c":"}"},"seq":2}"#).unwrap(), Wire::Pong { seq: 2 });
+        assert_eq!(decode(r#"{"type":"p\u006fng","x":{"a":[1,{"b":[]}],"c":"}"},"seq":2}"#).unwrap(), Wire::Pong { seq: 2, rx: None });
+    }
+
+    #[test]
+    fn pong_rx_extension_and_legacy_pongs_without_it() {
+        // ours: the legacy pong plus "rx"
+        assert_eq!(encode_pong_rx("4", Some("9"), Some(3)), r#"{"type":"pong","seq":4,"ts":9,"rx":3}"#);
+        assert_eq!(encode_pong_rx("4", None, Some(0)), r#"{"type":"pong","seq":4,"rx":0}"#);
+        assert_eq!(decode(&encode_pong_rx("4", Some("9"), Some(3))), Ok(Wire::Pong { seq: 4, rx: Some(3) }));
+        // legacy pongs (probe_connection.js builds them from seq and ts only): no rx
+        assert_eq!(decode(r#"{"type":"pong","seq":4,"ts":1764094812345}"#), Ok(Wire::Pong { seq: 4, rx: None }));
+        assert_eq!(decode(r#"{"ts":1.5,"type":"pong","seq":0}"#), Ok(Wire::Pong { seq: 0, rx: None }));
+        // a bad rx reads as absent; the pong still counts
+        for bad in ["-1", "1.5", "\"3\"", "null", "[1]", "99999999999999999999"] {
+            let msg = format!(r#"{{"type":"pong","seq":4,"rx":{bad}}}"#);
+            assert_eq!(decode(&msg), Ok(Wire::Pong { seq: 4, rx: None }), "{msg}");
+        }
+        // rx on a ping is ignored (pings are answered from seq and ts alone)
+        assert_eq!(decode(r#"{"type":"ping","seq":1,"ts":2,"rx":5}"#).unwrap(), Wire::Ping { seq: 1, seq_raw: "1", ts_raw: Some("2"), chain: None });
     }
 
     #[test]
     fn duplicate_keys_last_wins_like_json_parse() {
-        assert_eq!(decode(r#"{"type":"ping","type":"pong","seq":1,"seq":2}"#).unwrap(), Wire::Pong { seq: 2 });
+        assert_eq!(decode(r#"{"type":"ping","type":"pong","seq":1,"seq":2}"#).unwrap(), Wire::Pong { seq: 2, rx: None });
     }
 
     #[test]
@@ -488,10 +528,10 @@ mod tests {
         let long = format!("{{\"type\":\"ping\",\"seq\":1,\"pad\":\"{}\"}}", "x".repeat(64 * 1024));
         assert_eq!(decode(&long), Err(WireError::TooLong));
         let deep = format!("{{\"type\":\"pong\",\"seq\":1,\"d\":{}{}}}", "[".repeat(400), "]".repeat(400));
-        assert_eq!(decode(&deep), Ok(Wire::Pong { seq: 1 }));
+        assert_eq!(decode(&deep), Ok(Wire::Pong { seq: 1, rx: None }));
         let unbalanced = format!("{{\"type\":\"pong\",\"seq\":1,\"d\":{}}}", "[".repeat(500));
         assert_eq!(decode(&unbalanced), Err(WireError::NotJson));
-        assert_eq!(decode("{\"type\":\"pong\",\"seq\":9007199254740992}"), Ok(Wire::Pong { seq: 1 << 53 }));
+        assert_eq!(decode("{\"type\":\"pong\",\"seq\":9007199254740992}"), Ok(Wire::Pong { seq: 1 << 53, rx: None }));
         assert_eq!(decode("{\"type\":\"pong\",\"seq\":9007199254740993}"), Err(WireError::BadSeq));
     }
 

@@ -22,6 +22,8 @@ pub enum ProbeError {
     Closed,
     /// A local WebRTC call failed (createOffer, setLocalDescription, createAnswer, ...).
     WebRtc,
+    /// The page cancelled this one probe (`manager.cancel(probeSessionId)`).
+    Cancelled,
 }
 
 impl ProbeError {
@@ -34,6 +36,7 @@ impl ProbeError {
             Self::NotStarted => "not_started",
             Self::Closed => "closed",
             Self::WebRtc => "webrtc_error",
+            Self::Cancelled => "cancelled",
         }
     }
 
@@ -46,6 +49,7 @@ impl ProbeError {
             Self::NotStarted => "the session was prepared but never started",
             Self::Closed => "the probe was closed before it finished",
             Self::WebRtc => "a local WebRTC operation failed",
+            Self::Cancelled => "the probe was cancelled by the page",
         }
     }
 }

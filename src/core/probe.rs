@@ -127,6 +127,63 @@ pub enum Input<'a> {
     /// The shell dropped something for this probe (a binary message, a foreign signal, ...):
     /// log it under this probe's warning cap.
     Ignored(&'static str),
+    /// The browser reported a step of the connection (for `setup` and progress).
+    Transport(Transport),
+    /// The page cancelled this one probe (`manager.cancel()`): it ends with `cancelled`.
+    Cancel,
+    /// Manual mode: the running `measureRTT()` was aborted (its promise is already settled by
+    /// the shell): its series is dropped, the connection stays usable.
+    AbortMeasure,
+}
+
+/// Connection steps the browser reports, each taken the first time it is seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// `iceConnectionState` became `connected` (or `completed`).
+    IceConnected,
+    /// `connectionState` became `connected`: ICE and DTLS are up.
+    Connected,
+}
+
+/// The phases `onProgress` reports, in order; each at most once per probe (`measuring` once per
+/// `measureRTT()` on a `ProbeConnection`). The core emits `Started` to `Measuring`; the shell
+/// adds `Prepared` and `Done`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Prepared,
+    Started,
+    Connected,
+    Open,
+    Measuring,
+    Done,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Prepared => "prepared",
+            Self::Started => "started",
+            Self::Connected => "connected",
+            Self::Open => "open",
+            Self::Measuring => "measuring",
+            Self::Done => "done",
+        }
+    }
+}
+
+/// `setup_ms` split at the steps the browser reports: each part runs from the previous step
+/// that was reported (probe_start first) to its own; `None` where the browser did not report
+/// the step before the data channel opened. With all four they add up to `setup_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Setup {
+    /// probe_start -> the remote description applied.
+    pub signaling_ms: Option<f64>,
+    /// -> ICE connected.
+    pub ice_ms: Option<f64>,
+    /// -> the peer connection connected (DTLS up).
+    pub dtls_ms: Option<f64>,
+    /// -> the data channel open.
+    pub channel_ms: Option<f64>,
 }
 
 /// A finished measurement, success or failure.
@@ -143,6 +200,13 @@ pub struct Report {
     pub stats_rtt_ms: Option<f64>,
     pub pair: Option<PairSample>,
     pub setup_ms: Option<f64>,
+    pub setup: Setup,
+    /// Our lost pings split by where they were lost, from the `rx` counts in the peer's pongs:
+    /// on the way out (the peer never got the ping) and on the way back (it answered, the pong
+    /// was lost). `None` when the peer sent no count (a legacy client): never guessed. Pings
+    /// with no later pong to tell are in neither.
+    pub lost_out: Option<u32>,
+    pub lost_back: Option<u32>,
     pub measure_ms: Option<f64>,
     pub error: Option<ProbeError>,
 }
@@ -174,6 +238,8 @@ pub enum Output {
     MeasureDone(Report),
     /// The probe ended; emitted exactly once (auto mode: the result; manual mode: a failure).
     Done(Report),
+    /// The probe reached a phase (`onProgress`).
+    Progress(Stage),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -331,9 +397,24 @@ pub struct Probe {
     stats_rtt: Option<f64>,
     stats_pending: bool,
     warnings: u32,
+    /// When the browser reported the remote description applied, ICE connected, DTLS connected.
+    remote_at: Option<f64>,
+    ice_at: Option<f64>,
+    dtls_at: Option<f64>,
+    /// `Stage::Connected` has been emitted.
+    connected_said: bool,
+    /// The peer's pings received on this connection (the `rx` of our pongs).
+    pings_heard: u64,
+    /// `(seq, rx)` of the peer's pongs that carried `rx` (see [`Probe::loss_by_direction`]).
+    rx_seen: Vec<(u64, u64)>,
+    /// Pongs of pings below this seq belong to an aborted `measureRTT()`: dropped quietly.
+    abandoned_below: u64,
     /// Pending outputs, oldest first (a Vec: the shell takes them all at once).
     out: Vec<Output>,
 }
+
+/// Most `rx` observations one connection keeps.
+const MAX_RX_SEEN: usize = 2048;
 
 /// The longest a measurement can take: every ping of the burst sent on schedule (or spaced
 /// pings until the budget ends), the last one waiting its full timeout, then the final getStats
@@ -395,6 +476,13 @@ impl Probe {
             stats_rtt: None,
             stats_pending: false,
             warnings: 0,
+            remote_at: None,
+            ice_at: None,
+            dtls_at: None,
+            connected_said: false,
+            pings_heard: 0,
+            rx_seen: Vec::new(),
+            abandoned_below: 0,
             out: Vec::new(),
         }
     }
@@ -447,7 +535,7 @@ impl Probe {
         match input {
             Input::Start => self.on_start(now),
             Input::Signal(s) => self.on_signal(s),
-            Input::RemoteApplied { ok } => self.on_remote_applied(ok),
+            Input::RemoteApplied { ok } => self.on_remote_applied(now, ok),
             Input::LocalFailed => self.fail(now, ProbeError::WebRtc),
             Input::ChannelOpen => self.on_open(now),
             Input::ChannelClosed => self.on_channel_closed(now),
@@ -458,6 +546,17 @@ impl Probe {
             Input::Measure(spec) => self.on_measure(now, spec),
             Input::Close => self.fail(now, ProbeError::Closed),
             Input::Ignored(why) => self.warn(why),
+            Input::Transport(t) => self.on_transport(now, t),
+            Input::Cancel => {
+                // pings in flight are neither samples nor losses: the page ended it, not the link
+                self.end_series_early();
+                self.fail(now, ProbeError::Cancelled);
+            }
+            Input::AbortMeasure => {
+                if !self.cfg.auto_measure && self.measurement.take().is_some() {
+                    self.abandoned_below = self.next_seq;
+                }
+            }
         }
     }
 
@@ -476,6 +575,7 @@ impl Probe {
         }
         self.phase = Phase::Connecting;
         self.started_at = Some(now);
+        self.out.push(Output::Progress(Stage::Started));
         match self.role {
             Role::Initiator => self.out.push(Output::CreateOffer),
             Role::Answerer => {
@@ -525,9 +625,12 @@ impl Probe {
         }
     }
 
-    fn on_remote_applied(&mut self, ok: bool) {
+    fn on_remote_applied(&mut self, now: f64, ok: bool) {
         if ok {
             self.remote_set = true;
+            if self.phase == Phase::Connecting && self.remote_at.is_none() {
+                self.remote_at = Some(now);
+            }
             for c in core::mem::take(&mut self.candidates) {
                 self.out.push(Output::AddCandidate(c));
             }
@@ -548,6 +651,11 @@ impl Probe {
         self.phase = Phase::Open;
         self.channel_open = true;
         self.opened_at = Some(now);
+        if !self.connected_said {
+            self.connected_said = true;
+            self.out.push(Output::Progress(Stage::Connected));
+        }
+        self.out.push(Output::Progress(Stage::Open));
         self.out.push(Output::Connected);
         if self.cfg.auto_measure {
             let spec = MeasureSpec {
@@ -591,6 +699,7 @@ impl Probe {
             chain_heard: false,
             lags: Vec::new(),
         });
+        self.out.push(Output::Progress(Stage::Measuring));
         self.progress(now);
     }
 
@@ -659,7 +768,10 @@ impl Probe {
                 }
             }
             Ok(Wire::Pong { .. }) if self.phase != Phase::Open => {}
-            Ok(Wire::Pong { seq }) => {
+            Ok(Wire::Pong { seq, rx }) => {
+                if let Some(rx) = rx.filter(|_| seq < self.next_seq && self.rx_seen.len() < MAX_RX_SEEN) {
+                    self.rx_seen.push((seq, rx));
+                }
                 let hit = self.measurement.as_mut().and_then(|m| m.pings.iter_mut().find(|p| p.seq == seq));
                 match hit {
                     Some(p) if p.rtt.is_none() && !p.lost && !p.void => {
@@ -674,6 +786,8 @@ impl Probe {
                     // a late pong of a ping already counted lost (expected on a lossy link), or
                     // of a void one
                     Some(p) if p.lost || p.void => {}
+                    // a late pong of an aborted measureRTT()
+                    None if seq < self.abandoned_below => {}
                     _ => self.warn(WireError::UnknownPong.reason()),
                 }
             }
@@ -704,13 +818,14 @@ impl Probe {
     }
 
     fn answer(&mut self, now: f64, seq: u64, seq_raw: &str, ts_raw: Option<&str>) {
+        self.pings_heard += 1;
         if self.answered < MAX_ANSWERED_PINGS {
             self.answered += 1;
             if self.pong_times.len() >= 8 {
                 self.pong_times.remove(0);
             }
             self.pong_times.push((seq, now));
-            self.out.push(Output::Send(codec::encode_pong(seq_raw, ts_raw)));
+            self.out.push(Output::Send(codec::encode_pong_rx(seq_raw, ts_raw, Some(self.pings_heard))));
         } else if self.phase != Phase::Finished {
             self.warn("ping flood: not answering more pings on this connection");
         }
@@ -886,6 +1001,7 @@ impl Probe {
             SeriesStats { samples: answered, lost: sent.saturating_sub(answered), ..series::summarize(&m.samples(), sent) }
         });
         let estimate = m.and_then(|m| evaluate(m, self.stats_rtt, self.transport));
+        let loss = m.and_then(|m| self.loss_by_direction(m));
         Report {
             rtt_ms: estimate.map(|e| e.rtt_ms),
             estimate,
@@ -901,9 +1017,94 @@ impl Probe {
                 (Some(s), Some(o)) => Some(o - s),
                 _ => None,
             },
+            setup: self.setup(),
+            lost_out: loss.map(|l| l.0),
+            lost_back: loss.map(|l| l.1),
             measure_ms: m.map(|m| now - m.started_at),
             error: None,
         }
+    }
+
+    fn on_transport(&mut self, now: f64, t: Transport) {
+        if self.phase != Phase::Connecting {
+            return; // before start nothing is connecting; after the open the step is late
+        }
+        let at = match t {
+            Transport::IceConnected => &mut self.ice_at,
+            Transport::Connected => &mut self.dtls_at,
+        };
+        if at.is_none() {
+            *at = Some(now);
+        }
+        if !self.connected_said {
+            self.connected_said = true;
+            self.out.push(Output::Progress(Stage::Connected));
+        }
+    }
+
+    /// See [`Setup`].
+    fn setup(&self) -> Setup {
+        let Some(start) = self.started_at else { return Setup::default() };
+        let open = self.opened_at.unwrap_or(f64::INFINITY);
+        let mut prev = start;
+        let mut parts = [self.remote_at, self.ice_at, self.dtls_at, self.opened_at];
+        for part in parts.iter_mut() {
+            *part = part.filter(|t| *t <= open).map(|t| {
+                let t = t.max(prev);
+                let d = t - prev;
+                prev = t;
+                d
+            });
+        }
+        let [signaling_ms, ice_ms, dtls_ms, channel_ms] = parts;
+        Setup { signaling_ms, ice_ms, dtls_ms, channel_ms }
+    }
+
+    /// Our lost pings of series `m` split into (lost on the way out, lost on the way back), from
+    /// the peer's `rx` counts. Between two pongs that carried counts `ra` (ping `sa`) and `rb`
+    /// (ping `sb`), the `sb - sa - 1` pings sent in between went unanswered, and the peer got
+    /// `rb - ra - 1` of them: those it answered (the pong was lost), the rest it never got (the
+    /// channel keeps no order, but the paths do: a ping overtaken on the way counts as lost on
+    /// the way out). A connection starts at (-1, 0). In neither figure: pings after the last
+    /// count, a lost ping whose pong came after all (late, not lost: which way it was held no
+    /// count says), and a gap that mixes this series' lost pings with other pings without
+    /// telling them apart. `None` when the peer sent no count at all (a legacy client).
+    fn loss_by_direction(&self, m: &Measurement) -> Option<(u32, u32)> {
+        if self.rx_seen.is_empty() {
+            return None;
+        }
+        let lost: Vec<u64> = m.counted().filter(|p| p.rtt.is_none()).map(|p| p.seq).collect();
+        let (mut out, mut back) = (0u32, 0u32);
+        for &s in &lost {
+            // the counts either side of ping s (no sort: a linear scan each, a few pings)
+            let before = self.rx_seen.iter().filter(|o| o.0 < s).max_by_key(|o| o.0);
+            let Some(&(sb, rb)) = self.rx_seen.iter().filter(|o| o.0 > s).min_by_key(|o| o.0) else { continue };
+            if self.rx_seen.iter().any(|o| o.0 == s) {
+                // its pong came after all, past the loss limit: late, not lost; which way it was
+                // held no count says
+                continue;
+            }
+            let (from, ra) = before.map_or((0, 0), |&(sa, ra)| (sa + 1, ra));
+            // each gap once: from its first lost ping
+            if lost.iter().any(|&l| from <= l && l < s) {
+                continue;
+            }
+            let gap = sb - from;
+            let here = lost.iter().filter(|&&l| from <= l && l < sb).count() as u64;
+            let got = rb.saturating_sub(ra).saturating_sub(1).min(gap);
+            let (o, b) = if here == gap {
+                (gap - got, got)
+            } else if got == 0 {
+                (here, 0)
+            } else if got == gap {
+                (0, here)
+            } else {
+                (0, 0)
+            };
+            out = out.saturating_add(u32::try_from(o).unwrap_or(u32::MAX));
+            back = back.saturating_add(u32::try_from(b).unwrap_or(u32::MAX));
+        }
+        Some((out, back))
     }
 
     fn fail(&mut self, now: f64, err: ProbeError) {

@@ -27,6 +27,14 @@ pub struct StatEntry {
     pub remote_candidate_id: Option<String>,
     pub candidate_type: Option<String>,
     pub protocol: Option<String>,
+    /// A candidate's `address` (`ip` in older browsers). Read for the relay's host and the
+    /// address family; a participant's own address is never reported.
+    pub address: Option<String>,
+    pub port: Option<f64>,
+    /// A local relay candidate's transport to its TURN server: `udp`, `tcp` or `tls`.
+    pub relay_protocol: Option<String>,
+    /// A local candidate's `networkType` (`ethernet`, `wifi`, `cellular`, ...), where given.
+    pub network_type: Option<String>,
 }
 
 /// A stats object as the browser gives it, read field by field (a JS object in the shell, a
@@ -56,6 +64,10 @@ impl StatEntry {
             remote_candidate_id: src.text("remoteCandidateId"),
             candidate_type: src.text("candidateType"),
             protocol: src.text("protocol"),
+            address: src.text("address").or_else(|| src.text("ip")),
+            port: src.number("port"),
+            relay_protocol: src.text("relayProtocol"),
+            network_type: src.text("networkType"),
         })
     }
 }
@@ -65,7 +77,7 @@ pub fn wanted(kind: &str) -> bool {
     matches!(kind, "transport" | "candidate-pair" | "local-candidate" | "remote-candidate")
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PairSample {
     pub pair_id: String,
     pub current_rtt_s: Option<f64>,
@@ -74,6 +86,51 @@ pub struct PairSample {
     pub local_type: Option<String>,
     pub remote_type: Option<String>,
     pub protocol: Option<String>,
+    pub local_address: Option<String>,
+    pub local_port: Option<f64>,
+    pub remote_address: Option<String>,
+    pub remote_port: Option<f64>,
+    /// The local candidate's `relayProtocol` (a relay candidate only).
+    pub relay_protocol: Option<String>,
+    pub network_type: Option<String>,
+}
+
+/// The relay of a relayed pair, as the browser's candidate reports it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Relay<'a> {
+    /// The relay candidate's address: the transport address the TURN server gave (on that server).
+    pub host: Option<&'a str>,
+    pub port: Option<u16>,
+    /// How we reach our TURN server (`udp`, `tcp`, `tls`); `None` when only the peer's end is
+    /// relayed (browsers give it for local candidates only).
+    pub protocol: Option<&'a str>,
+}
+
+/// `ipv4` or `ipv6` from a candidate address; `None` for a hostname (an mDNS `*.local` host
+/// candidate) or nothing.
+pub fn address_family(address: Option<&str>) -> Option<&'static str> {
+    let a = address?.as_bytes();
+    #[allow(clippy::manual_contains)] // contains() links memchr: 300 B of wasm for one byte
+    if a.iter().any(|&c| c == b':') {
+        return Some("ipv6"); // a hostname has none
+    }
+    // four dot-separated groups of 1-3 digits
+    let (mut dots, mut run) = (0, 0);
+    for &c in a {
+        match c {
+            b'.' if run > 0 => {
+                dots += 1;
+                run = 0;
+            }
+            b'0'..=b'9' if run < 3 => run += 1,
+            _ => return None,
+        }
+    }
+    (dots == 3 && run > 0).then_some("ipv4")
+}
+
+fn port_of(p: Option<f64>) -> Option<u16> {
+    p.filter(|p| p.is_finite() && p.fract() == 0.0 && (1.0..=65535.0).contains(p)).map(|p| p as u16)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +154,18 @@ impl PairSample {
     pub fn path(&self) -> Option<PathKind> {
         let (l, r) = (self.local_type.as_deref()?, self.remote_type.as_deref()?);
         Some(if l == "relay" || r == "relay" { PathKind::Relay } else { PathKind::Direct })
+    }
+
+    /// Our relay when the local candidate is `relay`, else the peer's when the remote one is;
+    /// `None` on a direct pair.
+    pub fn relay(&self) -> Option<Relay<'_>> {
+        if self.local_type.as_deref() == Some("relay") {
+            Some(Relay { host: self.local_address.as_deref(), port: port_of(self.local_port), protocol: self.relay_protocol.as_deref() })
+        } else if self.remote_type.as_deref() == Some("relay") {
+            Some(Relay { host: self.remote_address.as_deref(), port: port_of(self.remote_port), protocol: None })
+        } else {
+            None
+        }
     }
 }
 
@@ -131,6 +200,12 @@ pub fn select_pair(entries: &[StatEntry]) -> Option<PairSample> {
         local_type: local.and_then(|c| c.candidate_type.clone()),
         remote_type: remote.and_then(|c| c.candidate_type.clone()),
         protocol: local.and_then(|c| c.protocol.clone()),
+        local_address: local.and_then(|c| c.address.clone()),
+        local_port: local.and_then(|c| c.port),
+        remote_address: remote.and_then(|c| c.address.clone()),
+        remote_port: remote.and_then(|c| c.port),
+        relay_protocol: local.and_then(|c| c.relay_protocol.clone()),
+        network_type: local.and_then(|c| c.network_type.clone()),
     })
 }
 
@@ -221,8 +296,41 @@ mod tests {
     }
 
     #[test]
+    fn relay_details_and_address_families() {
+        let mut p = pair("P");
+        p.selected = Some(true);
+        let mut l = cand("L", "local-candidate", "relay");
+        l.address = Some("127.0.0.1".into());
+        l.port = Some(49160.0);
+        l.relay_protocol = Some("tcp".into());
+        l.network_type = Some("ethernet".into());
+        let mut r = cand("R", "remote-candidate", "host");
+        r.address = Some("fd00::1".into());
+        let s = select_pair(&[p.clone(), l, r.clone()]).unwrap();
+        assert_eq!(s.relay(), Some(Relay { host: Some("127.0.0.1"), port: Some(49160), protocol: Some("tcp") }));
+        assert_eq!(s.network_type.as_deref(), Some("ethernet"));
+        assert_eq!(address_family(s.local_address.as_deref()), Some("ipv4"));
+        assert_eq!(address_family(s.remote_address.as_deref()), Some("ipv6"));
+        // only the peer relays: its relay address, no protocol (browsers give it for local ones)
+        let mut l2 = cand("L", "local-candidate", "host");
+        l2.address = Some("4f1c2e9a-1b2c-4d5e-8f90-0123456789ab.local".into());
+        let mut r2 = cand("R", "remote-candidate", "relay");
+        r2.address = Some("203.0.113.7".into());
+        r2.port = Some(3478.0);
+        let s = select_pair(&[p.clone(), l2, r2]).unwrap();
+        assert_eq!(s.relay(), Some(Relay { host: Some("203.0.113.7"), port: Some(3478), protocol: None }));
+        assert_eq!(address_family(s.local_address.as_deref()), None, "an mDNS name has no family");
+        // direct: no relay
+        let s = select_pair(&[p, cand("L", "local-candidate", "host"), r]).unwrap();
+        assert_eq!(s.relay(), None);
+        for (a, want) in [("10.0.0.1", Some("ipv4")), ("[2001:db8::1]", Some("ipv6")), ("::ffff:1.2.3.4", Some("ipv6")), ("1.2.3", None), ("1.2.3.4444", None), ("", None), ("host.example", None)] {
+            assert_eq!(address_family(Some(a)), want, "{a}");
+        }
+    }
+
+    #[test]
     fn rtt_fallback_chain() {
-        let base = PairSample { pair_id: "P".into(), current_rtt_s: None, total_rtt_s: Some(0.3), responses: Some(6.0), local_type: None, remote_type: None, protocol: None };
+        let base = PairSample { pair_id: "P".into(), current_rtt_s: None, total_rtt_s: Some(0.3), responses: Some(6.0), ..PairSample::default() };
         let close = |v: Option<f64>, want: f64| v.is_some_and(|v| (v - want).abs() < 1e-9);
         // no current: mean over the pair's life from zero
         assert!(close(rtt_ms(&base, None), 50.0));

@@ -45,10 +45,10 @@ use web_sys::{
     RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit, RtcStatsReport,
 };
 
-use super::convert::{self, set};
+use super::convert::{self, get, set};
 use super::{emit, now, warn};
 use crate::core::stats::{self, StatEntry};
-use crate::core::{Arm, Candidate, Config, Input, MeasureSpec, OneShot, Output, Probe, Report, Role, SdpKind, Signal};
+use crate::core::{Arm, Candidate, Config, Input, MeasureSpec, OneShot, Output, Probe, Report, Role, SdpKind, Signal, Stage, Transport};
 
 /// How long a getStats() may take before we go on without it (Firefox never settles one that
 /// was pending when its peer connection closed).
@@ -73,12 +73,18 @@ pub fn decide_role(me: &str, peer: &str) -> Option<Role> {
     crate::core::role::decide(me, peer, js_number, locale_compare)
 }
 
+/// What `getRTT()` and `measureRTT()` settle with: an RTT in ms (or none), or the reason to
+/// reject with (an aborted `measureRTT()`). One type for both: one channel in the wasm.
+pub type Reply = Result<Option<f64>, JsValue>;
+
 /// What a connection tells its owner.
 pub enum Notice {
     Connected,
     Closed,
     MeasureDone(Report),
     Done(Report),
+    /// The probe reached a phase (`onProgress`).
+    Progress(Stage),
     /// The task has ended: everything is released.
     Ended,
 }
@@ -91,12 +97,18 @@ enum Event {
     Ignored(&'static str),
     Measure(MeasureSpec),
     /// `getRTT()`: the selected pair's RTT, answered on the sender.
-    StatsRtt(oneshot::Sender<Option<f64>>),
+    StatsRtt(oneshot::Sender<Reply>),
     /// End the probe; `linger`: keep an open channel a while to answer the peer's pings.
     Close { linger: bool },
+    /// `manager.cancel()`: end the probe with `cancelled` and release everything at once.
+    Cancel,
+    /// An aborted `measureRTT()`: drop its series.
+    AbortMeasure,
     // --- from the browser's listeners
     IceCandidate(Option<RtcIceCandidate>),
-    StateChange,
+    /// `iceconnectionstatechange` / `connectionstatechange`, with the new state and the time,
+    /// both read when the browser fired it.
+    StateChange(StateStep),
     DataChannel(RtcDataChannel),
     ChannelOpen,
     Message(JsValue),
@@ -111,6 +123,23 @@ enum Event {
     // --- the task's own timers
     Timer,
     LingerOver,
+}
+
+/// A connection state as the browser reported it, and when.
+enum StateStep {
+    Ice(RtcIceConnectionState, f64),
+    Conn(RtcPeerConnectionState, f64),
+    /// The `RTCDtlsTransport` under the data channel (`pc.sctp.transport`) became `connected`.
+    DtlsConnected(f64),
+    Unknown,
+}
+
+fn state_step(pc: &RtcPeerConnection, ice: bool) -> StateStep {
+    if ice {
+        StateStep::Ice(pc.ice_connection_state(), now())
+    } else {
+        StateStep::Conn(pc.connection_state(), now())
+    }
 }
 
 /// What the owner can read without waiting for the task.
@@ -149,6 +178,7 @@ impl Conn {
             lingering_since: None,
             linger_allowed: true,
             ended: false,
+            dtls_watched: false,
             status: Rc::clone(&status),
             notify,
         };
@@ -177,7 +207,7 @@ impl Conn {
     }
 
     /// The selected pair's transport RTT in ms, read with a fresh getStats.
-    pub fn stats_rtt(&self) -> oneshot::Receiver<Option<f64>> {
+    pub fn stats_rtt(&self) -> oneshot::Receiver<Reply> {
         let (reply, rx) = oneshot::channel();
         self.send(Event::StatsRtt(reply));
         rx
@@ -199,6 +229,14 @@ impl Conn {
         self.status.channel_open.set(false);
         self.send(Event::Close { linger });
     }
+
+    /// Ends the probe with `cancelled` (reported once, like any end) and releases everything
+    /// without lingering. Idempotent; a finished probe just ends.
+    pub fn cancel(&self) {
+        self.status.finished.set(true);
+        self.status.channel_open.set(false);
+        self.send(Event::Cancel);
+    }
 }
 
 /// See [`Conn::sink`].
@@ -215,6 +253,10 @@ impl Sink {
 
     pub fn ignored(&self, why: &'static str) {
         let _ = self.0.unbounded_send(Event::Ignored(why));
+    }
+
+    pub fn abort_measure(&self) {
+        let _ = self.0.unbounded_send(Event::AbortMeasure);
     }
 }
 
@@ -246,6 +288,8 @@ struct Driver {
     lingering_since: Option<f64>,
     linger_allowed: bool,
     ended: bool,
+    /// A listener on the DTLS transport is in place (see `watch_dtls`).
+    dtls_watched: bool,
     status: Rc<Status>,
     notify: Rc<dyn Fn(Notice)>,
 }
@@ -283,31 +327,48 @@ impl Driver {
                 Some(pc) => self.ops.push(
                     async move {
                         let rtt = get_stats(pc).await.and_then(|e| stats::select_pair(&e)).and_then(|p| stats::rtt_ms(&p, None));
-                        let _ = reply.send(rtt);
+                        let _ = reply.send(Ok(rtt));
                         Event::Replied
                     }
                     .boxed_local(),
                 ),
                 None => {
-                    let _ = reply.send(None);
+                    let _ = reply.send(Ok(None));
                 }
             },
             Event::Close { linger } => {
                 self.linger_allowed &= linger;
                 self.probe.handle(now, Input::Close);
             }
+            Event::Cancel => {
+                self.linger_allowed = false;
+                self.probe.handle(now, Input::Cancel);
+            }
+            Event::AbortMeasure => self.probe.handle(now, Input::AbortMeasure),
             Event::IceCandidate(c) => {
                 // `null` is the end of our candidates: the peer learns nothing from it
                 if let Some(c) = c {
                     self.send_signal("ice-candidate", &c.to_json().into());
                 }
             }
-            Event::StateChange => {
+            Event::StateChange(step) => {
                 let failed = self.pc.as_ref().is_some_and(|pc| {
                     pc.connection_state() == RtcPeerConnectionState::Failed || pc.ice_connection_state() == RtcIceConnectionState::Failed
                 });
                 if failed {
                     self.probe.handle(now, Input::ConnectionFailed);
+                    return;
+                }
+                // the steps of `setup`, timed when the browser fired them (the core keeps the
+                // first report of each)
+                match step {
+                    StateStep::Ice(RtcIceConnectionState::Connected | RtcIceConnectionState::Completed, at) => {
+                        self.probe.handle(at, Input::Transport(Transport::IceConnected));
+                    }
+                    StateStep::Conn(RtcPeerConnectionState::Connected, at) | StateStep::DtlsConnected(at) => {
+                        self.probe.handle(at, Input::Transport(Transport::Connected));
+                    }
+                    _ => {}
                 }
             }
             Event::DataChannel(dc) => {
@@ -331,6 +392,7 @@ impl Driver {
             }
             Event::ChannelClosed => self.probe.handle(now, Input::ChannelClosed),
             Event::LocalDescription(kind, Ok(sdp)) => {
+                self.watch_dtls();
                 let desc = convert::description(kind_str(kind), &sdp);
                 self.send_signal(kind_str(kind), &desc.into());
             }
@@ -343,6 +405,9 @@ impl Driver {
                     console_detail(e);
                 }
                 let ok = result.is_ok();
+                if ok {
+                    self.watch_dtls();
+                }
                 self.probe.handle(now, Input::RemoteApplied { ok });
                 if ok && kind == SdpKind::Offer {
                     self.describe_local(SdpKind::Answer);
@@ -399,6 +464,7 @@ impl Driver {
             }
             Output::Warn(why) => warn(&self.session, why),
             Output::MeasureDone(r) => (self.notify)(Notice::MeasureDone(r)),
+            Output::Progress(stage) => (self.notify)(Notice::Progress(stage)),
             Output::Done(r) => {
                 self.status.finished.set(true);
                 (self.notify)(Notice::Done(r));
@@ -435,10 +501,12 @@ impl Driver {
                     self.pc_listeners.push(listen(&pc, "icecandidate", tx.clone(), |e| {
                         Event::IceCandidate(e.dyn_ref::<RtcPeerConnectionIceEvent>().and_then(RtcPeerConnectionIceEvent::candidate))
                     }));
-                    self.pc_listeners.push(listen(&pc, "connectionstatechange", tx.clone(), |_| Event::StateChange));
+                    let at = pc.clone();
+                    self.pc_listeners.push(listen(&pc, "connectionstatechange", tx.clone(), move |_| Event::StateChange(state_step(&at, false))));
                     // Firefox tears a connection down after a few seconds when nobody listens
                     // for iceconnectionstatechange.
-                    self.pc_listeners.push(listen(&pc, "iceconnectionstatechange", tx.clone(), |_| Event::StateChange));
+                    let at = pc.clone();
+                    self.pc_listeners.push(listen(&pc, "iceconnectionstatechange", tx.clone(), move |_| Event::StateChange(state_step(&at, true))));
                     self.pc_listeners.push(listen(&pc, "datachannel", tx, |e| match e.dyn_ref::<RtcDataChannelEvent>() {
                         Some(e) => Event::DataChannel(e.channel()),
                         None => Event::Ignored("datachannel event without a channel"),
@@ -456,6 +524,23 @@ impl Driver {
         }
         // a duplicate start: the core warns
         self.probe.handle(now, Input::Start);
+    }
+
+    /// Listens to the DTLS transport under the data channel (`pc.sctp.transport`, there once a
+    /// description with the channel is applied): Chromium fires `connectionstatechange` only
+    /// after the channel opened, the DTLS transport's `statechange` before. Not in web-sys:
+    /// read by name. Once per connection; the connection state is the fallback.
+    fn watch_dtls(&mut self) {
+        if self.dtls_watched {
+            return;
+        }
+        let Some(pc) = self.pc.as_ref() else { return };
+        let Ok(dtls) = get(&get(pc, "sctp"), "transport").dyn_into::<web_sys::EventTarget>() else { return };
+        self.dtls_watched = true;
+        self.pc_listeners.push(listen(&dtls, "statechange", self.tx.clone(), |e| {
+            let connected = e.target().is_some_and(|t| get(&t, "state").as_string().as_deref() == Some("connected"));
+            Event::StateChange(if connected { StateStep::DtlsConnected(now()) } else { StateStep::Unknown })
+        }));
     }
 
     fn create_offer(&mut self) {

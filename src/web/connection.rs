@@ -10,14 +10,16 @@ use alloc::rc::Rc;
 use core::cell::{Cell, RefCell};
 
 use futures::channel::oneshot;
+use gloo_events::EventListener;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
-use super::conn::{decide_role, Conn, Notice};
+use super::conn::{decide_role, Conn, Notice, Reply};
 use super::convert::{self, get, id_string, Options};
-use super::{warn, ApiError, Subscription};
+use super::{call_progress, warn, ApiError, Subscription};
 use crate::core::probe::MAX_PINGS;
-use crate::core::{MeasureSpec, ProbeError};
+use crate::core::{MeasureSpec, ProbeError, Stage};
 
 /// The page's callbacks and what `measureRTT()` waits for. `Cell`s whose values are taken and
 /// put back, so nothing is ever borrowed across a call into JS.
@@ -28,11 +30,20 @@ struct Callbacks {
     on_closed: Cell<Option<Function>>,
     last_report: Cell<Option<JsValue>>,
     /// The running `measureRTT()`: resolved with its RTT (or `None`) exactly once.
-    pending_measure: Cell<Option<oneshot::Sender<Option<f64>>>>,
+    /// `Err`: aborted, with the reason to reject with.
+    pending_measure: Cell<Option<oneshot::Sender<Measured>>>,
     /// `close()` was called: no page callback runs after it (while the connection lingers to
     /// answer the peer's pings, the peer's leaving is nobody's business).
     closed: Cell<bool>,
+    /// `onProgress` (from the options), and whether it has thrown once already.
+    on_progress: Cell<Option<Function>>,
+    progress_warned: Cell<bool>,
+    /// Counts `measureRTT()` calls: an abort only acts on the call it was given to.
+    measure_id: Cell<u32>,
 }
+
+/// What a `measureRTT()` settles with: its RTT (or none), or the reason of an abort.
+type Measured = Reply;
 
 /// A clone of the cell's value, leaving it in place.
 fn peek<T: Clone>(c: &Cell<Option<T>>) -> Option<T> {
@@ -50,10 +61,18 @@ fn call(session: &str, f: &Cell<Option<Function>>, arg: &JsValue) {
 }
 
 impl Callbacks {
-    fn settle_measure(&self, rtt: Option<f64>) {
-        if let Some(reply) = self.pending_measure.take() {
-            // Err: the page dropped the promise's future already; nothing to tell
-            let _ = reply.send(rtt);
+    /// Resolves the running `measureRTT()`, if any (then `onProgress` says `done`).
+    fn settle_measure(&self, session: &str, rtt: Option<f64>) -> bool {
+        let Some(reply) = self.pending_measure.take() else { return false };
+        // Err: the page dropped the promise's future already; nothing to tell
+        let _ = reply.send(Ok(rtt));
+        self.progress(session, Stage::Done);
+        true
+    }
+
+    fn progress(&self, session: &str, stage: Stage) {
+        if !self.closed.get() {
+            call_progress(peek(&self.on_progress).as_ref(), &self.progress_warned, session, stage);
         }
     }
 
@@ -61,22 +80,45 @@ impl Callbacks {
         match n {
             // the task is gone: a measureRTT() still waiting (one asked for from `onClosed`,
             // after the channel closed) resolves to null
-            Notice::Ended => self.settle_measure(None),
+            Notice::Ended => {
+                self.settle_measure(session, None);
+            }
             Notice::Connected | Notice::Closed if self.closed.get() => {}
             Notice::Connected => call(session, &self.on_connected, &JsValue::UNDEFINED),
             Notice::Closed => call(session, &self.on_closed, &JsValue::UNDEFINED),
+            Notice::Progress(stage) => self.progress(session, stage),
             Notice::MeasureDone(r) => {
                 self.last_report.set(Some(convert::result_object(session, &r)));
-                self.settle_measure(r.rtt_ms);
+                self.settle_measure(session, r.rtt_ms);
             }
             Notice::Done(r) => {
                 self.last_report.set(Some(convert::result_object(session, &r)));
-                self.settle_measure(None);
+                let settled = self.settle_measure(session, None);
                 // close() is not a failure, as in the legacy class
                 if let Some(e) = r.error.filter(|e| *e != ProbeError::Closed && !self.closed.get()) {
                     call(session, &self.on_failed, &JsValue::from(e));
+                    if !settled {
+                        self.progress(session, Stage::Done);
+                    }
                 }
             }
+        }
+    }
+}
+
+/// What an aborted `measureRTT()` rejects with: the signal's `reason` (a `DOMException` named
+/// `AbortError` for a plain `abort()`), as `fetch` does; a fresh `AbortError` when it has none.
+fn abort_reason(signal: &web_sys::AbortSignal) -> JsValue {
+    let reason = get(signal, "reason");
+    if !reason.is_undefined() {
+        return reason;
+    }
+    match web_sys::DomException::new_with_message_and_name("measureRTT() was aborted", "AbortError") {
+        Ok(e) => e.into(),
+        Err(_) => {
+            let e = js_sys::Error::new("measureRTT() was aborted");
+            e.set_name("AbortError");
+            e.into()
         }
     }
 }
@@ -121,6 +163,7 @@ impl ProbeConnection {
         let defaults = MeasureSpec { pings: opts.cfg.pings, interval_ms: opts.cfg.ping_interval_ms, timeout_ms: opts.cfg.ping_timeout_ms, budget_ms: 0.0 };
 
         let cbs = Rc::new(Callbacks::default());
+        cbs.on_progress.set(opts.on_progress.clone());
         let notify = {
             let cbs = Rc::clone(&cbs);
             let session = session.clone();
@@ -142,6 +185,7 @@ impl ProbeConnection {
             }
         })
         .map_err(|_| ApiError::InvalidSocket)?;
+        cbs.progress(&session, Stage::Prepared);
         Ok(ProbeConnection { session, cbs, conn, defaults, subscription: RefCell::new(Some(subscription)) })
     }
 
@@ -200,13 +244,15 @@ impl ProbeConnection {
         if self.cbs.closed.get() {
             return Promise::resolve(&JsValue::NULL);
         }
-        let rx = self.conn.stats_rtt();
-        wasm_bindgen_futures::future_to_promise(async move { Ok(rx.await.ok().flatten().map_or(JsValue::NULL, JsValue::from_f64)) })
+        settle(self.conn.stats_rtt(), None)
     }
 
     /// Pings over the data channel and resolves to the RTT in ms (the estimate of
     /// `core::estimate`: exactly `numPings` pings, no chained phase), or null; always by its deadline
     /// ((numPings - 1) x pingInterval + pingTimeout + 500 ms). Details land in `lastReport`.
+    /// `signal` (an `AbortSignal`): aborting rejects this call with `signal.reason` (a
+    /// `DOMException` named `AbortError` for a plain `abort()`) and drops its series; the
+    /// connection stays usable for the next call.
     #[wasm_bindgen(js_name = measureRTT, unchecked_return_type = "Promise<number | null>")]
     pub fn measure_rtt(&self, #[wasm_bindgen(unchecked_optional_param_type = "MeasureOptions")] options: Option<JsValue>) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
@@ -218,6 +264,18 @@ impl ProbeConnection {
             timeout_ms: num("pingTimeout").map_or(self.defaults.timeout_ms, |v| v.clamp(1.0, convert::MAX_PING_TIMEOUT_MS)),
             budget_ms: 0.0,
         };
+        let signal = get(&options, "signal");
+        let signal = if signal.is_undefined() || signal.is_null() {
+            None
+        } else {
+            match signal.dyn_into::<web_sys::AbortSignal>() {
+                Ok(s) => Some(s),
+                Err(_) => return Promise::reject(&ApiError::InvalidOption("signal").into()),
+            }
+        };
+        if let Some(s) = signal.as_ref().filter(|s| s.aborted()) {
+            return Promise::reject(&abort_reason(s));
+        }
         if self.cbs.closed.get() || self.conn.is_closed() {
             return Promise::resolve(&JsValue::NULL);
         }
@@ -225,10 +283,31 @@ impl ProbeConnection {
             warn(&self.session, "measureRTT() already running; this call resolves to null");
             return Promise::resolve(&JsValue::NULL);
         }
+        let id = self.cbs.measure_id.get().wrapping_add(1);
+        self.cbs.measure_id.set(id);
         let (reply, rx) = oneshot::channel();
         self.cbs.pending_measure.set(Some(reply));
         self.conn.measure(spec);
-        wasm_bindgen_futures::future_to_promise(async move { Ok(rx.await.ok().flatten().map_or(JsValue::NULL, JsValue::from_f64)) })
+        // The abort listener lives in the promise's future: removed when it settles.
+        let listener = signal.map(|signal| {
+            let cbs = Rc::downgrade(&self.cbs);
+            let sink = self.conn.sink();
+            let session = self.session.clone();
+            // (`new`, not `once`: the one closure type every listener of the package uses; the
+            // pending call is taken, so a second event finds nothing)
+            EventListener::new(&signal.clone(), "abort", move |_| {
+                let Some(cbs) = cbs.upgrade() else { return };
+                // only while this call is still running; a settled one keeps its value
+                if cbs.measure_id.get() != id {
+                    return;
+                }
+                let Some(pending) = cbs.pending_measure.take() else { return };
+                let _ = pending.send(Err(abort_reason(&signal)));
+                sink.abort_measure();
+                cbs.progress(&session, Stage::Done);
+            })
+        });
+        settle(rx, listener)
     }
 
     /// Ends the probe: removes the socket listener and closes the data channel and the peer
@@ -241,13 +320,28 @@ impl ProbeConnection {
         self.cbs.closed.set(true);
         let subscription = self.subscription.try_borrow_mut().ok().and_then(|mut s| s.take());
         drop(subscription);
-        self.cbs.settle_measure(None);
+        self.cbs.settle_measure(&self.session, None);
         self.conn.close(true);
     }
 }
 
+/// The promise of `getRTT()` / `measureRTT()`: the RTT or null, or a rejection with the reason
+/// of an abort; `listener` (the abort listener) is removed when it settles. A sender dropped
+/// unanswered (the connection ended) resolves to null.
+fn settle(rx: oneshot::Receiver<Reply>, listener: Option<EventListener>) -> Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        let settled = rx.await;
+        drop(listener);
+        match settled {
+            Ok(Err(reason)) => Err(reason),
+            Ok(Ok(rtt)) => Ok(rtt.map_or(JsValue::NULL, JsValue::from_f64)),
+            Err(_) => Ok(JsValue::NULL),
+        }
+    })
+}
+
 /// Whether a `measureRTT()` is running (its sender is still waiting).
-fn peek_busy(c: &Cell<Option<oneshot::Sender<Option<f64>>>>) -> bool {
+fn peek_busy(c: &Cell<Option<oneshot::Sender<Measured>>>) -> bool {
     let v = c.take();
     let busy = v.as_ref().is_some_and(|s| !s.is_canceled());
     c.set(v);

@@ -64,6 +64,8 @@ pub struct Options {
     pub turn_urls: Array,
     pub relay_only: bool,
     pub on_result: Option<Function>,
+    /// `onProgress(sessionId, phase)`.
+    pub on_progress: Option<Function>,
     pub turn_username: Option<String>,
     pub turn_credential: Option<String>,
 }
@@ -91,7 +93,7 @@ fn string_or_null(opts: &JsValue, key: &'static str) -> Result<Option<String>, A
 /// Every option a constructor or `configure()` reads.
 pub const KNOWN_OPTIONS: &[&str] = &[
     "iceServers", "turnUrls", "iceTransportPolicy", "pings", "pingIntervalMs", "pingTimeoutMs",
-    "connectTimeoutMs", "startTimeoutMs", "measureBudgetMs", "onResult", "turnUsername", "turnCredential",
+    "connectTimeoutMs", "startTimeoutMs", "measureBudgetMs", "onResult", "onProgress", "turnUsername", "turnCredential",
 ];
 
 /// One `console.warn` per option key that nothing reads, naming the nearest known one (a typo
@@ -169,16 +171,21 @@ impl Options {
             Some("relay") => true,
             _ => return Err(ApiError::InvalidOption("iceTransportPolicy")),
         };
-        let on_result = match get(opts, "onResult") {
-            v if v.is_undefined() || v.is_null() => None,
-            v => Some(v.dyn_into::<Function>().map_err(|_| ApiError::InvalidOption("onResult"))?),
+        let function = |key: &'static str| -> Result<Option<Function>, ApiError> {
+            match get(opts, key) {
+                v if v.is_undefined() || v.is_null() => Ok(None),
+                v => v.dyn_into::<Function>().map(Some).map_err(|_| ApiError::InvalidOption(key)),
+            }
         };
+        let on_result = function("onResult")?;
+        let on_progress = function("onProgress")?;
         Ok(Options {
             cfg,
             ice_servers,
             turn_urls,
             relay_only,
             on_result,
+            on_progress,
             turn_username: string_or_null(opts, "turnUsername")?,
             turn_credential: string_or_null(opts, "turnCredential")?,
         })

@@ -17,8 +17,8 @@ use wasm_bindgen::prelude::*;
 
 use super::conn::{decide_role, Conn, Notice, Sink};
 use super::convert::{self, get, id_string, set, Options};
-use super::{emit, now, warn, ApiError, Subscription};
-use crate::core::{Report, SignalError};
+use super::{call_progress, emit, now, warn, ApiError, Subscription};
+use crate::core::{Report, SignalError, Stage};
 
 /// Sessions one page holds at once; more `probe_prepare`s are ignored with a warning.
 pub const MAX_SESSIONS: usize = 64;
@@ -51,6 +51,8 @@ struct Inner {
     closed: Cell<bool>,
     warn_window: Cell<f64>,
     warn_counts: RefCell<Vec<(SignalError, u32)>>,
+    /// `onProgress` threw once already (warned about once).
+    progress_warned: Cell<bool>,
 }
 
 #[wasm_bindgen]
@@ -92,6 +94,7 @@ impl ProbeManager {
             closed: Cell::new(false),
             warn_window: Cell::new(f64::NEG_INFINITY),
             warn_counts: RefCell::new(Vec::new()),
+            progress_warned: Cell::new(false),
         });
         // Each handler holds the manager strongly: attached means alive until close() (or the
         // drop of this object), which drops the handlers and so breaks the cycle.
@@ -130,6 +133,15 @@ impl ProbeManager {
     #[wasm_bindgen(getter, js_name = sessionCount)]
     pub fn session_count(&self) -> usize {
         self.inner.with_mut(&self.inner.sessions, |s| s.len()).unwrap_or(0)
+    }
+
+    /// Ends one probe: it reports `probe_result` once with `error.code = "cancelled"` (from its
+    /// task, a moment later, like `close()`), and its peer connection, data channel, listeners
+    /// and timers are released at once (no lingering). Returns `true` when a live probe with this
+    /// id was found; `false` (and nothing happens) for an unknown id, a probe that has already
+    /// reported, or a closed manager.
+    pub fn cancel(&self, #[wasm_bindgen(js_name = probeSessionId, unchecked_param_type = "string")] probe_session_id: JsValue) -> bool {
+        self.inner.cancel(&probe_session_id)
     }
 
     /// Removes the socket handlers and closes every live probe; a probe that had not finished
@@ -227,6 +239,7 @@ impl Inner {
             match n {
                 Notice::Done(r) => inner.finish(&sid, &r),
                 Notice::Ended => inner.ended(&sid),
+                Notice::Progress(stage) => inner.progress(&sid, stage),
                 Notice::Connected | Notice::Closed | Notice::MeasureDone(_) => {}
             }
         }) as Rc<dyn Fn(Notice)>;
@@ -237,6 +250,20 @@ impl Inner {
         if emit(&self.socket, "probe_ready", &ready).is_err() {
             warn(&session, "socket.emit(probe_ready) threw");
         }
+        self.progress(&session, Stage::Prepared);
+    }
+
+    fn progress(&self, session: &str, stage: Stage) {
+        call_progress(self.opts.on_progress.as_ref(), &self.progress_warned, session, stage);
+    }
+
+    fn cancel(&self, id: &JsValue) -> bool {
+        let Some(id) = id.as_string() else { return false };
+        if self.closed.get() {
+            return false;
+        }
+        let found = self.with_mut(&self.sessions, |s| s.iter().find(|x| x.id == id && !x.conn.is_closed()).map(|x| x.conn.cancel()).is_some());
+        found.unwrap_or(false)
     }
 
     /// The peer and a sink of the live session named by `data`, or a warning why there is none.
@@ -303,6 +330,7 @@ impl Inner {
                 warn(session, "onResult threw (ignored)");
             }
         }
+        self.progress(session, Stage::Done);
     }
 
     /// A connection's task has ended: drop its handle.

@@ -47,6 +47,15 @@ pub(crate) fn warn(session: &str, why: &str) {
     console_warn(&s);
 }
 
+/// Calls the page's `onProgress(sessionId, phase)`. An exception thrown in it is caught and
+/// warned about once per owner (`warned`); it never reaches our code.
+pub(crate) fn call_progress(f: Option<&js_sys::Function>, warned: &core::cell::Cell<bool>, session: &str, stage: crate::core::Stage) {
+    let Some(f) = f else { return };
+    if f.call2(&JsValue::NULL, &JsValue::from_str(session), &JsValue::from_str(stage.as_str())).is_err() && !warned.replace(true) {
+        warn(session, "onProgress threw (ignored; further exceptions in it are not reported)");
+    }
+}
+
 /// Errors thrown at the JS boundary (constructor and option checks), one code each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiError {
@@ -112,7 +121,18 @@ export interface ProbeSocket {
 }
 
 export type ProbeErrorCode =
-  | "connect_timeout" | "ice_failed" | "peer_closed" | "no_rtt" | "not_started" | "closed" | "webrtc_error";
+  | "connect_timeout" | "ice_failed" | "peer_closed" | "no_rtt" | "not_started" | "closed" | "webrtc_error"
+  | "cancelled";
+
+/**
+ * The phases `onProgress` reports, in this order, each at most once per probe: `prepared`
+ * (probe_prepare accepted / the ProbeConnection built), `started` (probe_start / `start()`),
+ * `connected` (ICE connected), `open` (the data channel), `measuring` (the first ping; on a
+ * ProbeConnection once per `measureRTT()`), `done` (a manager probe reported; on a
+ * ProbeConnection a `measureRTT()` settled, or the connection failed). A probe that fails
+ * skips from where it was to `done`.
+ */
+export type ProbePhase = "prepared" | "started" | "connected" | "open" | "measuring" | "done";
 
 /**
  * Thrown by constructors, `configure()` and option checks (`invalid_*`), by anything used
@@ -152,6 +172,11 @@ export interface ProbeOptions {
   startTimeoutMs?: number;
   /** Called once per probe session with the object sent as probe_result. */
   onResult?: (result: ProbeResult) => void;
+  /**
+   * Called as a probe moves on (see `ProbePhase`). An exception thrown in it is caught (one
+   * console.warn per manager or connection) and never reaches the probe.
+   */
+  onProgress?: (probeSessionId: string, phase: ProbePhase) => void;
 }
 
 export interface ProbeConnectionOptions extends ProbeOptions {
@@ -167,6 +192,13 @@ export interface PingSeries {
    * round trip measured: these answers and, on the answerer, those taken from the peer's chain.
    */
   samples: number; sent: number; lost: number;
+  /**
+   * Of `lost`: pings the peer never got (`lost_out`) and pings it answered whose pong was lost
+   * (`lost_back`), from the `rx` count our pongs carry. null against a peer that sends no count
+   * (the legacy client): never guessed. A ping whose fate no later pong told (the last one of a
+   * series, lost) is in neither.
+   */
+  lost_out: number | null; lost_back: number | null;
   /** 95 % confidence interval of `rtt_ms`, `[low, high]`; null when there is no `rtt_ms`. */
   ci95_ms: [number, number] | null;
   /** What gave `rtt_ms`: the data-channel pings, or the browser's ICE round trips (getStats). */
@@ -192,13 +224,36 @@ export interface ProbeResult {
     local_candidate_type: string | null;
     remote_candidate_type: string | null;
     protocol: string | null;
+    /** How our end reaches its TURN server; null unless our end is relayed. */
+    relay_protocol: "udp" | "tcp" | "tls" | null;
+    /** The relay candidate's address and port (on the TURN server; ours, else the peer's); null when direct. */
+    relay_host: string | null;
+    relay_port: number | null;
+    /** Address family of the selected pair's candidates (null for an mDNS hostname). */
+    local_address_family: "ipv4" | "ipv6" | null;
+    remote_address_family: "ipv4" | "ipv6" | null;
+    /** The local candidate's networkType where the browser gives one ("ethernet", "wifi", ...). */
+    network_type: string | null;
   } | null;
   setup_ms: number | null;
+  /**
+   * `setup_ms` split at the steps the browser reports, each part from the previous reported
+   * step: probe_start -> remote description applied -> ICE connected -> DTLS connected
+   * (connectionState) -> data channel open. null where the browser did not report the step.
+   */
+  setup: { signaling_ms: number | null; ice_ms: number | null; dtls_ms: number | null; channel_ms: number | null };
   measure_ms: number | null;
   error?: { code: ProbeErrorCode; message: string };
 }
 
-export interface MeasureOptions { numPings?: number; pingTimeout?: number; pingInterval?: number; }
+export interface MeasureOptions {
+  numPings?: number; pingTimeout?: number; pingInterval?: number;
+  /**
+   * Aborting it rejects the measureRTT() promise with `signal.reason` (a DOMException named
+   * "AbortError" for a plain `abort()`), as fetch does; the connection stays usable.
+   */
+  signal?: AbortSignal;
+}
 
 /** The server's `probe_prepare` payload. */
 export interface ProbePrepare {

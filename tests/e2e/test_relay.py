@@ -185,3 +185,39 @@ def test_wrong_credential_fails_once_per_client_without_leaking(turn, relay_peer
         assert_no_leak(good, (a, b), records, srv)
     finally:
         stop_server(srv)
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_relay_details_in_the_result_over_udp_and_tcp(turn, relay_peers, transport):
+    """The path behind the number: over TURN/UDP and TURN/TCP (coturn listens on both), each
+    result names the relay's protocol, host and port (never a credential), the candidates'
+    address families and the setup split."""
+    user, cred = turn.rest_credentials("probe-" + uid(), ttl=600)
+    srv = start_relay_server(f"details-{transport}", user, cred)
+    try:
+        opts = {"turnUrls": [turn.url(transport)], "policy": "relay"}
+        u = uid()
+        a = relay_peers(srv, "ours", f"a-{u}", **opts)
+        b = relay_peers(srv, "ours", f"b-{u}", **opts)
+        res = srv.probe(a.subject, b.subject, wait=True, timeout=15)
+        pid = res["probe_session_id"]
+        records = wait_results(srv, pid, (a.subject, b.subject))
+        ctx = f"result={res}\nrecords={records}"
+        assert res["completed"] and isinstance(res["rtt_ms"], (int, float)), ctx
+        for p in (a, b):
+            mine = [r["payload"] for r in records if r["from_subject_id"] == p.subject]
+            assert len(mine) == 1 and mine[0]["success"] is True, f"{p.subject}\n{ctx}"
+            conn = mine[0]["connection"]
+            assert conn["type"] == "relay" and conn["local_candidate_type"] == "relay", conn
+            assert conn["relay_protocol"] == transport, f"{p.subject}: {conn}"
+            assert conn["relay_host"] == "127.0.0.1", f"{p.subject}: {conn}"
+            assert isinstance(conn["relay_port"], int) and 0 < conn["relay_port"] < 65536, conn
+            assert conn["local_address_family"] == "ipv4" and conn["remote_address_family"] == "ipv4", conn
+            setup = mine[0]["setup"]
+            assert all(isinstance(setup[k], (int, float)) for k in ("signaling_ms", "ice_ms", "channel_ms")), setup
+            assert mine[0]["rtt"]["lost_out"] == 0 and mine[0]["rtt"]["lost_back"] == 0, mine[0]["rtt"]
+        print(f"\n[relay {transport}] connection {[r['payload']['connection'] for r in records]}, "
+              f"setup {[r['payload']['setup'] for r in records]}")
+        assert_no_leak(cred, (a, b), records, srv)
+    finally:
+        stop_server(srv)

@@ -3,6 +3,11 @@
 // pingTimeoutMs, connectTimeoutMs, startTimeoutMs, measureBudgetMs (numbers), policy (iceTransportPolicy),
 // turnUrls (JSON array or comma-separated), iceServersJson (JSON RTCIceServer[]).
 // peer.html: ?ice=loopback keeps ICE servers on 127.0.0.1 (else every server is dropped).
+// ours only: progress=1 records onProgress(sessionId, phase) calls in P.progress ({sid, phase,
+// t}); progress=throw makes onProgress throw every time (it must be caught, warned once);
+// cancelOn=PHASE calls P.manager.cancel(sid) from onProgress when the page's first probe reaches
+// PHASE (recorded in P.cancelled: {sid, phase, returned}; later probes run normally). trackPcs=1 keeps every RTCPeerConnection
+// the page creates in P.pcs (P.pcStates() gives their signalingState / connectionState).
 // Any client: busy=F (0 < F < 1) keeps the page's main thread blocked a fraction F of the
 // time from load on (startBusyLoop below), like a page loading Pyodide or a game.
 //   legacy : legacy ProbeConnection (/legacy/probe_connection.js) + the platform's ProbeManager
@@ -47,6 +52,34 @@ if (params.has('busy')) {
   const f = Number(params.get('busy'));
   if (f > 0 && f < 1) startBusyLoop(f);
   else P.fatal = `?busy= must be a fraction in (0, 1), got ${params.get('busy')}`;
+}
+
+// ?trackPcs=1: every RTCPeerConnection of the page, to check that a probe released its own.
+if (params.get('trackPcs') === '1') {
+  P.pcs = [];
+  const Tracked = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Tracked {
+    constructor(...args) { super(...args); P.pcs.push(this); }
+  };
+  P.pcStates = () => P.pcs.map((pc) => ({ signalingState: pc.signalingState, connectionState: pc.connectionState }));
+}
+
+// ?progress= / ?cancelOn=: an onProgress option for `ours` (see the header).
+function progressOptions() {
+  if (!params.has('progress') && !params.has('cancelOn')) return {};
+  P.progress = [];
+  P.cancelled = [];
+  const mode = params.get('progress');
+  const cancelOn = params.get('cancelOn');
+  return {
+    onProgress: (sid, phase) => {
+      P.progress.push({ sid, phase, t: performance.now() });
+      if (cancelOn && phase === cancelOn && P.cancelled.length === 0) {
+        P.cancelled.push({ sid, phase, returned: P.manager.cancel(sid) });
+      }
+      if (mode === 'throw') throw new Error('onProgress throws on purpose (test)');
+    },
+  };
 }
 
 // Library options from the query string (only the ones present).
@@ -162,6 +195,7 @@ async function main() {
     P.manager = pkg.attachProbeManager(socket, subject, {
       iceServers: [],
       ...queryOptions(),
+      ...progressOptions(),
       onResult: (result) => {
         P.results.push(JSON.parse(JSON.stringify(result)));
         log('result', JSON.stringify(result));
