@@ -674,3 +674,52 @@ fn a_measurement_ends_at_its_deadline_even_if_getstats_never_answers() {
     assert_eq!(r.series.samples, 1);
     assert_eq!(p.deadline(), None);
 }
+
+#[test]
+fn the_answerer_chains_itself_when_the_peers_chain_stops_before_its_series_is_good_enough() {
+    // a long budget: the peer's chain stops after three samples (its own sufficed); ours (the
+    // answerer's) are still spread, so it takes over with a chain of its own, long before the
+    // budget ends, instead of listening until then
+    let c = Config { pings: 3, ping_interval_ms: 2.0, ping_timeout_ms: 1000.0, measure_budget_ms: 3000.0, ..cfg() };
+    let (mut p, out) = opened(Role::Answerer, c);
+    let mut burst = sends(&out);
+    let mut t = 100.0;
+    while burst.len() < 3 {
+        t += 2.0;
+        p.handle(t, Input::Timer);
+        burst.extend(sends(&drain(&mut p)));
+    }
+    // its burst reads spread: no steady path
+    for (ping, at) in burst.iter().zip([150.0, 175.0, 141.0]) {
+        p.handle(at, Input::Message(&pong_for(ping)));
+        drain(&mut p);
+    }
+    // the peer's chain: ping K plain (answered), then K+1 "chain":K one round trip after
+    // our pong, three times, with spread round trips
+    let mut t = 200.0;
+    let mut chained_at = 0.0;
+    for (k, rtt) in [(100u64, 47.0), (101, 66.0), (102, 39.0)] {
+        let ping = if k == 100 { codec::encode_ping(k, 0) } else { codec::encode_ping_chained(k, 0, Some(codec::Chain::After(k - 1))) };
+        p.handle(t, Input::Message(&ping));
+        let pongs = sends(&drain(&mut p));
+        assert!(pongs.iter().any(|s| s.contains("\"pong\"")), "{pongs:?}");
+        chained_at = t;
+        t += rtt;
+    }
+    let last = codec::encode_ping_chained(103, 0, Some(codec::Chain::After(102)));
+    p.handle(t, Input::Message(&last));
+    drain(&mut p);
+    chained_at = chained_at.max(t);
+    // the peer's chain stops here; our own chained pings start within a few round trips
+    let mut own_chain_at = None;
+    let mut now = chained_at;
+    while now < 100.0 + 3000.0 && own_chain_at.is_none() {
+        now = p.deadline().unwrap_or(now + 10.0).max(now + 0.5);
+        p.handle(now, Input::Timer);
+        if sends(&drain(&mut p)).iter().any(|s| s.contains("\"ping\"") && s.contains("\"chain\"")) {
+            own_chain_at = Some(now);
+        }
+    }
+    let at = own_chain_at.expect("the answerer never chained by itself");
+    assert!(at - chained_at < 400.0, "own chain {at} ms, the peer's chain stopped at {chained_at} ms");
+}

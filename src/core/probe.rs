@@ -337,6 +337,17 @@ impl Measurement {
         2.0 * self.typical().unwrap_or(50.0) + 20.0
     }
 
+    /// When the answerer, listening, takes over with a chain of its own: no chain from the peer
+    /// by `fallback_at` (a legacy client, or its own burst sufficed), or the peer's chain
+    /// stopped (its own samples sufficed) for `listen_slack` while ours do not yet.
+    fn listen_until(&self, fallback_at: f64) -> f64 {
+        if self.chain_heard {
+            self.last_chain_at + self.listen_slack()
+        } else {
+            fallback_at
+        }
+    }
+
     /// Every ping of the burst sent, and each answered, lost, or overdue (overdue only counts
     /// when a chained phase may follow: a fixed series waits for its losses).
     fn burst_done(&self, now: f64) -> bool {
@@ -365,6 +376,8 @@ struct Measurement {
     chain_samples: Vec<f64>,
     /// The peer's chained pings arrived during this series.
     chain_heard: bool,
+    /// When the peer's latest chained ping arrived.
+    last_chain_at: f64,
     /// How late each ping left after it was due (ms): a busy main thread shows here.
     lags: Vec<f64>,
 }
@@ -697,6 +710,7 @@ impl Probe {
             stop_sending: false,
             chain_samples: Vec::new(),
             chain_heard: false,
+            last_chain_at: 0.0,
             lags: Vec::new(),
         });
         self.out.push(Output::Progress(Stage::Measuring));
@@ -760,6 +774,7 @@ impl Probe {
                 if let (Some(_), Phase::Open) = (chain, self.phase) {
                     if let Some(m) = self.measurement.as_mut() {
                         m.chain_heard = true;
+                        m.last_chain_at = now;
                         if let Some(rtt) = sample.filter(|_| m.chain_samples.len() < MAX_PINGS as usize) {
                             m.chain_samples.push(rtt.max(0.0));
                         }
@@ -929,8 +944,8 @@ impl Probe {
             }
         }
         if let Mode::Listen { fallback_at } = m.mode {
-            if !m.stop_sending && !m.chain_heard && now >= fallback_at {
-                // no chain from the peer (a legacy client, or its own burst sufficed)
+            if !m.stop_sending && now >= m.listen_until(fallback_at) {
+                // no chain from the peer, or no more of it: ours
                 m.mode = Mode::Chain { after: None };
             }
         }
@@ -1145,7 +1160,7 @@ impl Probe {
                     }
                     Mode::Burst => None,
                     _ if m.stop_sending => None,
-                    Mode::Listen { fallback_at } => Some(if m.chain_heard { end + m.listen_slack() } else { fallback_at.min(end + m.listen_slack()) }),
+                    Mode::Listen { fallback_at } => Some(m.listen_until(fallback_at).min(end + m.listen_slack())),
                     Mode::Chain { .. } => m.resend_at(),
                 };
                 let limit = loss_limit(m);
