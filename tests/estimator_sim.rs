@@ -355,3 +355,36 @@ fn busy_pages_make_the_transport_the_source() {
     assert!((0.0..=1.5).contains(&med), "median error {med} (the ICE RTT reads +1)");
     assert!(t.covered as f64 >= 0.9 * t.results as f64);
 }
+
+#[test]
+fn a_short_path_between_loaded_pages_keeps_the_chain_spaced_and_both_sides_honest() {
+    // loopback between two busy pages: 1-ms path, every message handled 0-6 ms late; the
+    // chain may not flood (one ping per CHAIN_SPACING_MS at most), and the answerer's samples
+    // (its pong to the initiator's held ping) leave the initiator's hold out: both sides'
+    // round trips then read alike (1 ms + two handling delays; 6.86 / 6.97 ms), else the answerer's
+    // read the hold too (8.67 ms)
+    use p2p_probe::core::probe::CHAIN_SPACING_MS;
+    let spec = LinkSpec { one_way: 0.5, jitter: 0.0, loss: 0.0, busy: 6.0 };
+    let budget = Config::default().measure_budget_ms;
+    let mut answerer_chained = 0;
+    let (mut errors, mut medians) = ([vec![], vec![]], [vec![], vec![]]);
+    for seed in 1..=40 {
+        let o = run(spec, [false, false], seed);
+        for (i, r) in o.reports.iter().enumerate() {
+            let r = r.as_ref().unwrap_or_else(|| panic!("seed {seed}: side {i} never reported"));
+            let most = Config::default().pings + (budget / CHAIN_SPACING_MS) as u32 + 2;
+            assert!(r.series.sent <= most, "seed {seed} side {i}: {} pings sent (at most {most})", r.series.sent);
+            errors[i].push(r.rtt_ms.expect("rtt") - 1.0);
+            medians[i].push(r.series.median_ms.expect("samples"));
+            if i == 1 && r.chained.is_some_and(|n| n > 1) {
+                answerer_chained += 1;
+            }
+        }
+    }
+    let (mi, ma) = (median(errors[0].clone()), median(errors[1].clone()));
+    let (si, sa) = (median(medians[0].clone()), median(medians[1].clone()));
+    eprintln!("short path, busy 0-6 ms: median error initiator {mi:+.2}, answerer {ma:+.2}; sample medians {si:.2} / {sa:.2}; answerer chained in {answerer_chained}/40");
+    assert!(answerer_chained >= 30, "the answerer took chain samples in {answerer_chained}/40");
+    assert!((sa - si).abs() <= 1.0, "sample medians: initiator {si}, answerer {sa}");
+    assert!(mi.abs() <= 3.0 && ma.abs() <= 3.0, "initiator {:?}\nanswerer {:?}", errors[0], errors[1]);
+}

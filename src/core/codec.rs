@@ -27,7 +27,9 @@ pub const MAX_MESSAGE_LEN: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Wire<'a> {
     /// `seq_raw`/`ts_raw` are the exact number tokens, echoed back verbatim in the pong.
-    Ping { seq: u64, seq_raw: &'a str, ts_raw: Option<&'a str>, chain: Option<Chain> },
+    /// `hold_us`: how long the sender held a chained ping after the pong it follows (`"hold"`,
+    /// in µs; see the module notes).
+    Ping { seq: u64, seq_raw: &'a str, ts_raw: Option<&'a str>, chain: Option<Chain>, hold_us: Option<u64> },
     /// `rx`: the peer's count of our pings received (`None`: a legacy pong, or a bad value).
     Pong { seq: u64, rx: Option<u64> },
 }
@@ -56,6 +58,7 @@ pub fn decode(msg: &str) -> Result<Wire<'_>, WireError> {
     let mut seq: Option<Result<&str, ()>> = None;
     let mut ts: Option<Result<&str, ()>> = None;
     let mut chain: Option<Chain> = None;
+    let mut hold_us: Option<u64> = None;
     let mut rx: Option<u64> = None;
     p.ws();
     if p.peek() == Some(b'}') {
@@ -102,6 +105,12 @@ pub fn decode(msg: &str) -> Result<Wire<'_>, WireError> {
                     let raw = msg.get(start..p.i).ok_or(WireError::NotJson)?;
                     chain = Some(parse_seq(raw).map_or(Chain::Start, Chain::After));
                 }
+                "hold" => {
+                    let start = p.i;
+                    p.skip_value().map_err(|_| WireError::NotJson)?;
+                    // a value that is no count reads as absent (and the chain then gives no sample)
+                    hold_us = Some(msg.get(start..p.i).and_then(parse_seq).unwrap_or(u64::MAX));
+                }
                 "rx" => {
                     let start = p.i;
                     p.skip_value().map_err(|_| WireError::NotJson)?;
@@ -142,7 +151,7 @@ pub fn decode(msg: &str) -> Result<Wire<'_>, WireError> {
                 Some(Ok(raw)) => Some(raw),
                 Some(Err(())) => return Err(WireError::BadTs),
             };
-            Ok(Wire::Ping { seq: seq_val, seq_raw, ts_raw, chain })
+            Ok(Wire::Ping { seq: seq_val, seq_raw, ts_raw, chain, hold_us })
         }
         _ => Ok(Wire::Pong { seq: seq_val, rx }),
     }
@@ -168,7 +177,12 @@ pub fn encode_ping(seq: u64, ts_ms: u64) -> String {
 
 /// A ping, with the `chain` field when it belongs to a chained series.
 pub fn encode_ping_chained(seq: u64, ts_ms: u64, chain: Option<Chain>) -> String {
-    let mut s = String::with_capacity(60);
+    encode_ping_held(seq, ts_ms, chain, 0)
+}
+
+/// A chained ping held `hold_us` µs after the pong it follows (`"hold"`, only when not 0).
+pub fn encode_ping_held(seq: u64, ts_ms: u64, chain: Option<Chain>, hold_us: u64) -> String {
+    let mut s = String::with_capacity(72);
     s.push_str("{\"type\":\"ping\",\"seq\":");
     push_u64(&mut s, seq);
     s.push_str(",\"ts\":");
@@ -179,6 +193,10 @@ pub fn encode_ping_chained(seq: u64, ts_ms: u64, chain: Option<Chain>) -> String
         Some(Chain::After(k)) => {
             s.push_str(",\"chain\":");
             push_u64(&mut s, k);
+            if hold_us > 0 {
+                s.push_str(",\"hold\":");
+                push_u64(&mut s, hold_us);
+            }
         }
     }
     s.push('}');
@@ -441,16 +459,21 @@ mod tests {
     #[test]
     fn legacy_ping_round_trip() {
         let w = decode(r#"{"type":"ping","seq":3,"ts":1764094812345}"#).unwrap();
-        assert_eq!(w, Wire::Ping { seq: 3, seq_raw: "3", ts_raw: Some("1764094812345"), chain: None });
+        assert_eq!(w, Wire::Ping { seq: 3, seq_raw: "3", ts_raw: Some("1764094812345"), chain: None, hold_us: None });
         if let Wire::Ping { seq_raw, ts_raw, .. } = w {
             assert_eq!(encode_pong(seq_raw, ts_raw), r#"{"type":"pong","seq":3,"ts":1764094812345}"#);
         }
         assert_eq!(encode_ping(7, 12), r#"{"type":"ping","seq":7,"ts":12}"#);
-        assert_eq!(decode(&encode_ping(0, 0)).unwrap(), Wire::Ping { seq: 0, seq_raw: "0", ts_raw: Some("0"), chain: None });
+        assert_eq!(decode(&encode_ping(0, 0)).unwrap(), Wire::Ping { seq: 0, seq_raw: "0", ts_raw: Some("0"), chain: None, hold_us: None });
         // the chained-series extension, both forms, and a value that is no seq
-        assert_eq!(decode(&encode_ping_chained(4, 9, Some(Chain::After(3)))).unwrap(), Wire::Ping { seq: 4, seq_raw: "4", ts_raw: Some("9"), chain: Some(Chain::After(3)) });
-        assert_eq!(decode(&encode_ping_chained(4, 9, Some(Chain::Start))).unwrap(), Wire::Ping { seq: 4, seq_raw: "4", ts_raw: Some("9"), chain: Some(Chain::Start) });
-        assert_eq!(decode(r#"{"type":"ping","seq":1,"chain":{"x":[1]}}"#).unwrap(), Wire::Ping { seq: 1, seq_raw: "1", ts_raw: None, chain: Some(Chain::Start) });
+        assert_eq!(decode(&encode_ping_chained(4, 9, Some(Chain::After(3)))).unwrap(), Wire::Ping { seq: 4, seq_raw: "4", ts_raw: Some("9"), chain: Some(Chain::After(3)), hold_us: None });
+        assert_eq!(decode(&encode_ping_chained(4, 9, Some(Chain::Start))).unwrap(), Wire::Ping { seq: 4, seq_raw: "4", ts_raw: Some("9"), chain: Some(Chain::Start), hold_us: None });
+        assert_eq!(decode(r#"{"type":"ping","seq":1,"chain":{"x":[1]}}"#).unwrap(), Wire::Ping { seq: 1, seq_raw: "1", ts_raw: None, chain: Some(Chain::Start), hold_us: None });
+        // a chained ping held after its pong says for how long (µs); a bad value reads as unknown
+        assert_eq!(encode_ping_held(4, 9, Some(Chain::After(3)), 1250), r#"{"type":"ping","seq":4,"ts":9,"chain":3,"hold":1250}"#);
+        assert_eq!(decode(&encode_ping_held(4, 9, Some(Chain::After(3)), 1250)).unwrap(), Wire::Ping { seq: 4, seq_raw: "4", ts_raw: Some("9"), chain: Some(Chain::After(3)), hold_us: Some(1250) });
+        assert_eq!(encode_ping_held(4, 9, Some(Chain::After(3)), 0), encode_ping_chained(4, 9, Some(Chain::After(3))));
+        assert_eq!(decode(r#"{"type":"ping","seq":1,"hold":"x","chain":0}"#).unwrap(), Wire::Ping { seq: 1, seq_raw: "1", ts_raw: None, chain: Some(Chain::After(0)), hold_us: Some(u64::MAX) });
         // a pong never carries it: the pong of a chained ping is the legacy pong
         assert_eq!(encode_pong("4", Some("9")), r#"{"type":"pong","seq":4,"ts":9}"#);
     }
@@ -479,7 +502,7 @@ mod tests {
             assert_eq!(decode(&msg), Ok(Wire::Pong { seq: 4, rx: None }), "{msg}");
         }
         // rx on a ping is ignored (pings are answered from seq and ts alone)
-        assert_eq!(decode(r#"{"type":"ping","seq":1,"ts":2,"rx":5}"#).unwrap(), Wire::Ping { seq: 1, seq_raw: "1", ts_raw: Some("2"), chain: None });
+        assert_eq!(decode(r#"{"type":"ping","seq":1,"ts":2,"rx":5}"#).unwrap(), Wire::Ping { seq: 1, seq_raw: "1", ts_raw: Some("2"), chain: None, hold_us: None });
     }
 
     #[test]

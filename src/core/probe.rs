@@ -22,6 +22,13 @@ pub const MAX_BUFFERED_CANDIDATES: usize = 64;
 pub const MAX_ANSWERED_PINGS: u32 = 1024;
 /// Most pings one series may send (the `pings` option and `measureRTT({numPings})`).
 pub const MAX_PINGS: u32 = 1000;
+/// A chained ping leaves at least this long after the one before (ms). On a path of a few ms a
+/// chain that sent on every pong would flood both pages (hundreds of pings a second per
+/// connection: measured, 8 probes at once on one page over loopback each ran 50–130 chained
+/// pings and never settled, the pages busy with their own pings); on a path of 10 ms or more it
+/// changes nothing. A ping held after its pong says for how long (`"hold"`, µs), so the
+/// answerer's sample (its pong to this ping) still leaves the wait out.
+pub const CHAIN_SPACING_MS: f64 = 10.0;
 /// Warnings one probe may log; then one "suppressed" note and silence.
 pub const MAX_WARNINGS: u32 = 16;
 /// How long the final getStats may take before the result is sent without it.
@@ -298,13 +305,21 @@ impl Measurement {
     }
 
     /// Records a ping sent now (`lag` ms after it was due) and returns its message.
-    fn send(&mut self, seq: u64, now: f64, lag: f64, chain: Option<Chain>) -> String {
+    fn send(&mut self, seq: u64, now: f64, lag: f64, chain: Option<Chain>, hold_ms: f64) -> String {
         let spaced = chain.is_some() || self.pings.last().map_or(true, |p| now - p.sent_at >= estimate::MIN_SPACING_MS);
         self.pings.push(Ping { seq, sent_at: now, rtt: None, lost: false, void: false, spaced, chain: chain.is_some() });
         if self.lags.len() < MAX_PINGS as usize {
             self.lags.push(lag.max(0.0));
         }
-        codec::encode_ping_chained(seq, if now > 0.0 { now as u64 } else { 0 }, chain)
+        let hold_us = if hold_ms.is_finite() && hold_ms > 0.0 { (hold_ms * 1000.0).round() as u64 } else { 0 };
+        codec::encode_ping_held(seq, if now > 0.0 { now as u64 } else { 0 }, chain, hold_us)
+    }
+
+    /// When the chain may send its next ping after the answered last one (see
+    /// [`CHAIN_SPACING_MS`]), if that one is answered and not yet followed.
+    fn chain_ready_at(&self, after: Option<u64>) -> Option<f64> {
+        let last = self.pings.last().filter(|p| p.chain && p.rtt.is_some() && after != Some(p.seq))?;
+        Some(last.sent_at + CHAIN_SPACING_MS)
     }
 
     /// Every round trip of the series: answered pings, then the peer-chain samples.
@@ -765,11 +780,15 @@ impl Probe {
     /// the channel is open).
     fn on_message(&mut self, now: f64, text: &str) {
         match codec::decode(text) {
-            Ok(Wire::Ping { seq, seq_raw, ts_raw, chain }) => {
+            Ok(Wire::Ping { seq, seq_raw, ts_raw, chain, hold_us }) => {
+                // the peer's hold after our pong is not part of the round trip; an implausible
+                // hold (more than the whole interval, or unreadable) gives no sample
+                let hold = hold_us.map_or(0.0, |h| h as f64 / 1000.0);
                 let sample = match chain {
-                    Some(Chain::After(k)) => self.pong_times.iter().rev().find(|(s, _)| *s == k).map(|(_, t)| now - t),
+                    Some(Chain::After(k)) => self.pong_times.iter().rev().find(|(s, _)| *s == k).map(|(_, t)| now - t - hold),
                     _ => None,
-                };
+                }
+                .filter(|r| *r >= 0.0);
                 self.answer(now, seq, seq_raw, ts_raw);
                 if let (Some(_), Phase::Open) = (chain, self.phase) {
                     if let Some(m) = self.measurement.as_mut() {
@@ -909,7 +928,7 @@ impl Probe {
         if m.mode == Mode::Burst {
             while m.counted_len() < u64::from(m.spec.pings) && now >= m.next_send_at {
                 let lag = now - m.next_send_at;
-                sends.push(m.send(self.next_seq, now, lag, None));
+                sends.push(m.send(self.next_seq, now, lag, None, 0.0));
                 self.next_seq += 1;
                 m.next_send_at += m.spec.interval_ms;
                 if m.spec.interval_ms <= 0.0 {
@@ -952,17 +971,22 @@ impl Probe {
         if let (Mode::Chain { after }, false) = (m.mode, m.stop_sending) {
             let resend_at = m.resend_at();
             let next = match m.pings.last() {
-                Some(p) if p.chain && p.rtt.is_some() && after != Some(p.seq) => Some((Chain::After(p.seq), 0.0)),
-                Some(p) if p.chain && p.lost => Some((Chain::Start, 0.0)),
+                Some(p) if p.chain && p.rtt.is_some() && after != Some(p.seq) => {
+                    let ready = p.sent_at + CHAIN_SPACING_MS;
+                    // held since the pong arrived (ours to handle at `sent_at + rtt`)
+                    let pong_at = p.sent_at + p.rtt.unwrap_or(0.0);
+                    (now >= ready).then(|| (Chain::After(p.seq), (now - ready).min(now - pong_at).max(0.0), now - pong_at))
+                }
+                Some(p) if p.chain && p.lost => Some((Chain::Start, 0.0, 0.0)),
                 Some(p) if p.chain && p.rtt.is_none() && resend_at.is_some_and(|t| now >= t) => {
-                    Some((Chain::Start, resend_at.map_or(0.0, |t| now - t)))
+                    Some((Chain::Start, resend_at.map_or(0.0, |t| now - t), 0.0))
                 }
                 Some(p) if p.chain => None,
-                _ => Some((Chain::Start, 0.0)),
+                _ => Some((Chain::Start, 0.0, 0.0)),
             };
-            if let Some((chain, lag)) = next {
+            if let Some((chain, lag, hold)) = next {
                 if now <= end && m.counted_len() < u64::from(MAX_PINGS) {
-                    sends.push(m.send(self.next_seq, now, lag, Some(chain)));
+                    sends.push(m.send(self.next_seq, now, lag, Some(chain), hold));
                     self.next_seq += 1;
                     if let Chain::After(k) = chain {
                         m.mode = Mode::Chain { after: Some(k) };
@@ -1161,7 +1185,10 @@ impl Probe {
                     Mode::Burst => None,
                     _ if m.stop_sending => None,
                     Mode::Listen { fallback_at } => Some(m.listen_until(fallback_at).min(end + m.listen_slack())),
-                    Mode::Chain { .. } => m.resend_at(),
+                    Mode::Chain { after } => match (m.resend_at(), m.chain_ready_at(after)) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    },
                 };
                 let limit = loss_limit(m);
                 let expiry = m.counted().filter(|p| p.rtt.is_none() && !p.lost).map(|p| p.sent_at + limit).reduce(f64::min);
