@@ -304,11 +304,13 @@ impl Measurement {
         self.counted().count() as u64
     }
 
-    /// Records a ping sent now (`lag` ms after it was due) and returns its message.
+    /// Records a ping sent now (`lag` ms after it was due; NaN: sent on a pong, not by a
+    /// timer) and returns its message.
     fn send(&mut self, seq: u64, now: f64, lag: f64, chain: Option<Chain>, hold_ms: f64) -> String {
         let spaced = chain.is_some() || self.pings.last().map_or(true, |p| now - p.sent_at >= estimate::MIN_SPACING_MS);
         self.pings.push(Ping { seq, sent_at: now, rtt: None, lost: false, void: false, spaced, chain: chain.is_some() });
-        if self.lags.len() < MAX_PINGS as usize {
+        // a ping sent on a pong (NaN) says nothing about our timers
+        if self.lags.len() < MAX_PINGS as usize && !lag.is_nan() {
             self.lags.push(lag.max(0.0));
         }
         let hold_us = if hold_ms.is_finite() && hold_ms > 0.0 { (hold_ms * 1000.0).round() as u64 } else { 0 };
@@ -975,7 +977,9 @@ impl Probe {
                     let ready = p.sent_at + CHAIN_SPACING_MS;
                     // held since the pong arrived (ours to handle at `sent_at + rtt`)
                     let pong_at = p.sent_at + p.rtt.unwrap_or(0.0);
-                    (now >= ready).then(|| (Chain::After(p.seq), (now - ready).min(now - pong_at).max(0.0), now - pong_at))
+                    // our timer's lateness when the spacing held it, else it left on its pong
+                    let lag = if ready > pong_at { now - ready } else { f64::NAN };
+                    (now >= ready).then(|| (Chain::After(p.seq), lag, now - pong_at))
                 }
                 Some(p) if p.chain && p.lost => Some((Chain::Start, 0.0, 0.0)),
                 Some(p) if p.chain && p.rtt.is_none() && resend_at.is_some_and(|t| now >= t) => {
