@@ -979,7 +979,7 @@ impl Probe {
                     let pong_at = p.sent_at + p.rtt.unwrap_or(0.0);
                     // our timer's lateness when the spacing held it, else it left on its pong
                     let lag = if ready > pong_at { now - ready } else { f64::NAN };
-                    (now >= ready).then(|| (Chain::After(p.seq), lag, now - pong_at))
+                    (now >= ready).then_some((Chain::After(p.seq), lag, now - pong_at))
                 }
                 Some(p) if p.chain && p.lost => Some((Chain::Start, 0.0, 0.0)),
                 Some(p) if p.chain && p.rtt.is_none() && resend_at.is_some_and(|t| now >= t) => {
