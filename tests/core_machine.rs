@@ -723,3 +723,44 @@ fn the_answerer_chains_itself_when_the_peers_chain_stops_before_its_series_is_go
     let at = own_chain_at.expect("the answerer never chained by itself");
     assert!(at - chained_at < 400.0, "own chain {at} ms, the peer's chain stopped at {chained_at} ms");
 }
+
+#[test]
+fn initiator_pings_the_answerer_never_heard_are_sent_again_when_its_pings_arrive() {
+    // the channel's open message was lost: our burst reached the answerer before its channel
+    // existed, so none is ever answered; its own pings, a second later, say it has the channel
+    let c = Config { measure_budget_ms: 500.0, ping_timeout_ms: 2000.0, ..cfg() };
+    let (mut p, out) = opened(Role::Initiator, c);
+    p.handle(100.0, Input::Stats(Some(&stats_with_rtt(0.050))));
+    let mut first = sends(&out);
+    for t in [110.0, 120.0] {
+        p.handle(t, Input::Timer);
+        first.extend(sends(&drain(&mut p)));
+    }
+    assert_eq!(first.len(), 3);
+    for t in [300.0, 600.0, 900.0] {
+        p.handle(t, Input::Timer);
+        drain(&mut p);
+    }
+    // the peer's first ping: answered, and our burst starts again
+    p.handle(1100.0, Input::Message(&codec::encode_ping(0, 0)));
+    let mut again: Vec<String> = sends(&drain(&mut p)).into_iter().filter(|s| s.contains("\"ping\"")).collect();
+    for t in [1110.0, 1120.0] {
+        p.handle(t, Input::Timer);
+        again.extend(sends(&drain(&mut p)).into_iter().filter(|s| s.contains("\"ping\"")));
+    }
+    assert_eq!(again.len(), 3, "{again:?}");
+    for (i, ping) in again.iter().enumerate() {
+        p.handle(1160.0 + i as f64, Input::Message(&pong_for(ping)));
+    }
+    let mut report = None;
+    let mut now = 1170.0;
+    while report.is_none() && now < 5000.0 {
+        p.handle(now, Input::Stats(Some(&stats_with_rtt(0.050))));
+        p.handle(now, Input::Timer);
+        report = done(&drain(&mut p));
+        now += 50.0;
+    }
+    let r = report.expect("a result");
+    assert!(r.error.is_none() && r.rtt_ms.is_some(), "{r:?}");
+    assert_eq!((r.series.samples, r.series.lost), (3, 0), "the unheard pings are neither samples nor losses: {:?}", r.series);
+}

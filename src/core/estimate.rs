@@ -4,9 +4,11 @@
 //!
 //! # What the samples are, and which ones count
 //!
-//! - **A steady path** ([`is_steady`]: the series' median within [`STEADY_SPREAD_MS`] of its
-//!   fastest answer over at least [`STEADY_SAMPLES`], and that answer within
-//!   [`STEADY_AGREE_MS`] of the pair's mean ICE round trip): the spread is the hosts'
+//! - **A steady path** ([`is_steady`]: the series' lower median, from 5 answers on its third
+//!   fastest, within [`STEADY_SPREAD_MS`] of its fastest answer over at least
+//!   [`STEADY_SAMPLES`], and that answer within [`STEADY_AGREE_MS`] of the pair's mean ICE
+//!   round trip, or below it with a third of [`FLOOR_SAMPLES`] or more answers within the
+//!   spread): the spread is the hosts'
 //!   scheduling, which only ever adds delay, so the fastest answer is the path's RTT; a
 //!   transport RTT below it (Chromium's whole-ms ICE sample) wins. The first burst of pings
 //!   2 ms apart settles this: loopback and clean links stop there, as fast as before.
@@ -205,8 +207,8 @@ pub fn is_steady(all: &[f64], transport_ms: Option<f64>) -> bool {
     // spread, however late the others (a message the link delayed by a retransmission, a pong
     // handled after a long task). Hosts only ever add delay, so on a loaded machine the
     // fastest answers still find the path while the rest read a few ms high: measured with 8
-    // probes at once on one page over loopback, a chained phase that waited for half of them
-    // ran its whole budget (~500 ms) instead of ~20 ms. On a jittery path the fastest answers
+    // probes at once on one page over loopback, chained phases that waited for half of them
+    // ran their whole budget (~500 ms) in 7 of 8 probes. On a jittery path the fastest answers
     // lie well below the pair's mean ICE round trip, which the second condition asks them to
     // match.
     let n = s.len();
@@ -216,9 +218,9 @@ pub fn is_steady(all: &[f64], transport_ms: Option<f64>) -> bool {
     // path's fastest answers thin out towards its lower edge (±5 ms per direction, 30 samples:
     // about 2 within 1 ms of the fastest; a quarter of 12, or a third of 12, let the simulated
     // ±5 path stop early and read low: p90 |error| 3.6 and 2.8 against 2.6 ms); a loaded host's
-    // pile up at the path. The ICE checks
-    // of a loaded host read high as well (means of 8–23 ms measured on loopback with 8 setups
-    // at once), so below the ICE mean a floor stands on its own.
+    // pile up at the path. The ICE checks of a loaded host read high as well (means of 4–23 ms
+    // measured on loopback with 8 setups at once), so below the ICE mean a floor stands on its
+    // own.
     let floor = n >= FLOOR_SAMPLES && within(n / 3 - 1);
     let agrees = match (transport_ms.filter(|t| *t > 0.0), s.first()) {
         (Some(t), Some(min)) => (min - t).abs() <= STEADY_AGREE_MS.max(TARGET_REL * 2.5 * t) || (*min < t && floor),

@@ -792,6 +792,9 @@ impl Probe {
                 }
                 .filter(|r| *r >= 0.0);
                 self.answer(now, seq, seq_raw, ts_raw);
+                if !self.pong_seen && self.phase == Phase::Open {
+                    self.revive_unheard_pings(now);
+                }
                 if let (Some(_), Phase::Open) = (chain, self.phase) {
                     if let Some(m) = self.measurement.as_mut() {
                         m.chain_heard = true;
@@ -850,6 +853,35 @@ impl Probe {
             }
             // replacements keep the spacing from now on, no catch-up burst
             m.next_send_at = m.next_send_at.max(now);
+        }
+    }
+
+    /// The peer pings us, so its side of the channel exists, yet none of our pings was ever
+    /// answered and some are long overdue: on the initiator they reached the answerer before
+    /// its channel did (the channel's open message was lost and retransmitted: seen on the
+    /// 20 %-lossy uplink, a series of 5 unanswered pings that ended in `peer_closed` when the
+    /// peer finished). They are voided, and the burst starts again. Pings younger than two
+    /// round trips (the ICE figure, else 250 ms) plus 50 ms may still be answered and stay.
+    fn revive_unheard_pings(&mut self, now: f64) {
+        if self.role != Role::Initiator {
+            return;
+        }
+        let age = 2.0 * self.stats_rtt.filter(|r| *r > 0.0).unwrap_or(250.0) + 50.0;
+        let Some(m) = self.measurement.as_mut() else { return };
+        if m.finishing_since.is_some() || m.pings.iter().any(|p| p.rtt.is_some()) {
+            return;
+        }
+        let mut voided = false;
+        for p in m.pings.iter_mut().filter(|p| !p.void && now - p.sent_at > age) {
+            p.void = true;
+            p.lost = false;
+            voided = true;
+        }
+        if voided {
+            m.mode = Mode::Burst;
+            m.stop_sending = false;
+            m.next_send_at = now;
+            self.progress(now);
         }
     }
 
