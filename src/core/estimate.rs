@@ -4,12 +4,11 @@
 //!
 //! # What the samples are, and which ones count
 //!
-//! - **A steady path** ([`is_steady`]: the series' lower median, from 5 answers on its third
-//!   fastest, within [`STEADY_SPREAD_MS`] of its fastest answer over at least
-//!   [`STEADY_SAMPLES`], and that answer within [`STEADY_AGREE_MS`] of the pair's mean ICE
-//!   round trip, or below it with a third of [`FLOOR_SAMPLES`] or more answers within the
-//!   spread): the spread is the hosts'
-//!   scheduling, which only ever adds delay, so the fastest answer is the path's RTT; a
+//! - **A steady path** ([`is_steady`]: the series' lower median within [`STEADY_SPREAD_MS`]
+//!   of its fastest answer over at least [`STEADY_SAMPLES`], and that answer within
+//!   [`STEADY_AGREE_MS`] of the pair's mean ICE round trip; or a floor, a third of
+//!   [`FLOOR_SAMPLES`] or more answers within the spread, at or below it): the spread is the
+//!   hosts' scheduling, which only ever adds delay, so the fastest answer is the path's RTT; a
 //!   transport RTT below it (Chromium's whole-ms ICE sample) wins. The first burst of pings
 //!   2 ms apart settles this: loopback and clean links stop there, as fast as before.
 //! - **A path that is not steady**: real queues keep packet order, so pings sent close together
@@ -203,17 +202,18 @@ pub fn stdev(v: &[f64]) -> Option<f64> {
 /// slow packet read alike) looks steady on its own; the transport's samples tell.
 pub fn is_steady(all: &[f64], transport_ms: Option<f64>) -> bool {
     let s = sorted(all);
-    // The lower median (up to 5 answers), then the third fastest: that many answers within the
-    // spread, however late the others (a message the link delayed by a retransmission, a pong
-    // handled after a long task). Hosts only ever add delay, so on a loaded machine the
+    // The lower median within the spread: half the answers, however late the others (a message
+    // the link delayed by a retransmission, a pong handled after a long task). On a jittery
+    // path the fastest answers lie well below the pair's mean ICE round trip, which the second
+    // condition asks them to match. Hosts only ever add delay, so on a loaded machine the
     // fastest answers still find the path while the rest read a few ms high: measured with 8
     // probes at once on one page over loopback, chained phases that waited for half of them
-    // ran their whole budget (~500 ms) in 7 of 8 probes. On a jittery path the fastest answers
-    // lie well below the pair's mean ICE round trip, which the second condition asks them to
-    // match.
+    // ran their whole budget (~500 ms) in 7 of 8 probes; the floor below stops those.
     let n = s.len();
     let within = |k: usize| matches!((s.get(k), s.first()), (Some(m), Some(min)) if m - min <= STEADY_SPREAD_MS);
-    let tight = n >= STEADY_SAMPLES && within((n.saturating_sub(1) / 2).min(STEADY_SAMPLES - 1));
+    // (the third fastest alone, on long series, let a ±5-ms path read 7 ms low in a CI run: its
+    // three fastest of 11 within 1 ms, the latest ICE check below them; so only with a floor)
+    let tight = n >= STEADY_SAMPLES && within(n.saturating_sub(1) / 2);
     // A floor: a third of a long series within the spread of its fastest answer. A jittery
     // path's fastest answers thin out towards its lower edge (±5 ms per direction, 30 samples:
     // about 2 within 1 ms of the fastest; a quarter of 12, or a third of 12, let the simulated
@@ -226,7 +226,7 @@ pub fn is_steady(all: &[f64], transport_ms: Option<f64>) -> bool {
         (Some(t), Some(min)) => (min - t).abs() <= STEADY_AGREE_MS.max(TARGET_REL * 2.5 * t) || (*min < t && floor),
         _ => true,
     };
-    tight && agrees
+    (tight || floor) && agrees
 }
 
 /// The Hodges–Lehmann location of `v` and its distribution-free 95 % interval (the module
@@ -440,9 +440,9 @@ mod tests {
         let ff = [51.0, 52.0, 51.0, 51.0, 52.0];
         let e = estimate(&Evidence { all: &ff, spaced: &ff[..1], ..Default::default() }).unwrap();
         assert_eq!((e.rtt_ms, e.ci95_ms), (51.0, (49.0, 53.5)));
-        // a loaded host: three answers at the path, the others a few ms late (scheduling)
-        assert!(is_steady(&[0.8, 5.2, 0.6, 9.1, 12.0, 0.9, 7.5], Some(1.0)));
-        assert!(!is_steady(&[0.8, 5.2, 0.6, 9.1, 12.0, 3.9, 7.5], Some(1.0)));
+        // a loaded host: three of seven answers at the path is not enough, half is
+        assert!(!is_steady(&[0.8, 5.2, 0.6, 9.1, 12.0, 0.9, 7.5], Some(1.0)));
+        assert!(is_steady(&[0.8, 5.2, 0.6, 1.1, 12.0, 0.9, 7.5], Some(1.0)));
         // ... but answers that cluster well below the ICE round trip are a jittery path's
         assert!(!is_steady(&[31.0, 44.0, 31.5, 52.0, 31.8, 47.0, 40.0], Some(40.0)));
         // ... unless a third of a long series piles up there (a loaded host, its ICE checks
