@@ -324,6 +324,18 @@ impl Measurement {
         Some(last.sent_at + CHAIN_SPACING_MS)
     }
 
+    /// Voids every unanswered ping sent before `before` (neither a sample nor a loss, see
+    /// `Ping::void`); whether there was one.
+    fn void_unanswered_before(&mut self, before: f64) -> bool {
+        let mut any = false;
+        for p in self.pings.iter_mut().filter(|p| p.rtt.is_none() && !p.void && p.sent_at < before) {
+            p.void = true;
+            p.lost = false;
+            any = true;
+        }
+        any
+    }
+
     /// Every round trip of the series: answered pings, then the peer-chain samples.
     fn samples(&self) -> Vec<f64> {
         self.counted().filter_map(|p| p.rtt).chain(self.chain_samples.iter().copied()).collect()
@@ -845,12 +857,7 @@ impl Probe {
             return;
         }
         if let Some(m) = self.measurement.as_mut() {
-            for p in m.pings.iter_mut() {
-                if p.rtt.is_none() && p.sent_at < answered_sent_at {
-                    p.void = true;
-                    p.lost = false;
-                }
-            }
+            m.void_unanswered_before(answered_sent_at);
             // replacements keep the spacing from now on, no catch-up burst
             m.next_send_at = m.next_send_at.max(now);
         }
@@ -871,13 +878,7 @@ impl Probe {
         if m.finishing_since.is_some() || m.pings.iter().any(|p| p.rtt.is_some()) {
             return;
         }
-        let mut voided = false;
-        for p in m.pings.iter_mut().filter(|p| !p.void && now - p.sent_at > age) {
-            p.void = true;
-            p.lost = false;
-            voided = true;
-        }
-        if voided {
+        if m.void_unanswered_before(now - age) {
             m.mode = Mode::Burst;
             m.stop_sending = false;
             m.next_send_at = now;
