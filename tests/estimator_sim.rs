@@ -386,7 +386,25 @@ fn a_short_path_between_loaded_pages_keeps_the_chain_spaced_and_both_sides_hones
     eprintln!("short path, busy 0-6 ms: median error initiator {mi:+.2}, answerer {ma:+.2}; sample medians {si:.2} / {sa:.2}; answerer chained in {answerer_chained}/40");
     assert!(answerer_chained >= 30, "the answerer took chain samples in {answerer_chained}/40");
     assert!((sa - si).abs() <= 1.0, "sample medians: initiator {si}, answerer {sa}");
-    // the estimate itself reads the hosts' noise here (+5.8 / +6.0 ms: two handlings of 0-6 ms,
-    // too few answers at the path for a floor); both sides alike
-    assert!((mi - ma).abs() <= 1.0 && mi.abs() <= 7.0 && ma.abs() <= 7.0, "initiator {:?}\nanswerer {:?}", errors[0], errors[1]);
+    // the estimate reads the path, not the hosts' noise (+5.8 / +6.0 ms, two handlings of
+    // 0-6 ms, before the host-delay rule): the fastest ping at the ICE mean; both sides alike
+    assert!((mi - ma).abs() <= 1.0 && mi.abs() <= 1.5 && ma.abs() <= 1.5, "initiator {:?}\nanswerer {:?}", errors[0], errors[1]);
+}
+
+#[test]
+fn a_clean_path_between_pages_that_handle_messages_late_reads_the_path() {
+    // every message handled 0-3 or 0-6 ms late: the pings scatter a few ms above the path
+    // (their Hodges-Lehmann location read +2.6 / +5.7 ms on the 200-ms path before the
+    // host-delay rule); the fastest ping at the ICE mean tells the hosts from the path. The ICE
+    // figure of this model reads +1 (whole ms), so the estimate may too.
+    for (one_way, busy) in [(2.0, 3.0), (25.0, 6.0), (50.0, 3.0), (100.0, 3.0), (100.0, 6.0)] {
+        let spec = LinkSpec { one_way, jitter: 0.0, loss: 0.0, busy };
+        let (t, _) = tally(spec, [false, false], 100);
+        let within = t.errors.iter().filter(|e| (-0.5..=1.5).contains(*e)).count();
+        let med = median(t.errors.clone());
+        eprintln!("{one_way}/{one_way}, busy 0-{busy}: median error {med:+.2}, {within}/{} within -0.5..+1.5, coverage {}/{}", t.results, t.covered, t.results);
+        assert!((0.0..=1.5).contains(&med), "{one_way}/{busy}: median error {med}");
+        assert!(within as f64 >= 0.95 * t.results as f64, "{one_way}/{busy}: {within}/{} within: {:?}", t.results, t.errors);
+        assert!(t.covered as f64 >= 0.9 * t.results as f64, "{one_way}/{busy}: coverage {}/{}", t.covered, t.results);
+    }
 }

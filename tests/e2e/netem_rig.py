@@ -497,7 +497,7 @@ def summarize(kind: str, runs: list[ProbeRun], truth=None) -> dict:
                             | {"ci95_ms": ci95_of(p)}
                             | {"ping_" + k: (p.get("rtt") or {}).get(k)
                                for k in ("median_ms", "min_ms", "max_ms", "samples", "sent", "lost",
-                                         "source", "chained", "transport_ms", "stdev_ms")}
+                                         "source", "chained", "transport_ms", "stdev_ms", "p95_ms", "mean_ms")}
                             for p in payloads],
         })
     return out

