@@ -266,6 +266,34 @@ fn ice_failure_and_peer_close_before_any_pong_fail_with_codes() {
 }
 
 #[test]
+fn peer_closing_after_its_own_pings_reached_us_reports_the_ice_figure_when_none_of_ours_was_answered() {
+    // the lossy uplink: our pings all lost, the peer's arrived (we answered), then it closed
+    for role in [Role::Initiator, Role::Answerer] {
+        let (mut p, _) = opened(role, cfg());
+        p.handle(100.5, Input::Stats(Some(&stats_with_rtt(0.051))));
+        p.handle(150.0, Input::Message(r#"{"type":"ping","seq":1,"ts":1}"#));
+        p.handle(160.0, Input::Timer);
+        drain(&mut p);
+        p.handle(900.0, Input::ChannelClosed);
+        let r = done(&drain(&mut p)).expect("ends at once");
+        assert!(r.success(), "{role:?}: {r:?}");
+        assert_eq!(r.rtt_ms, Some(51.0));
+        assert_eq!(r.estimate.map(|e| e.source), Some(p2p_probe::core::estimate::Source::Stats));
+        assert_eq!(r.series.samples, 0);
+    }
+    // ... but a peer that closes without a ping of its own reached us is a failure
+    let (mut p, _) = opened(Role::Initiator, cfg());
+    p.handle(100.5, Input::Stats(Some(&stats_with_rtt(0.051))));
+    p.handle(900.0, Input::ChannelClosed);
+    assert_eq!(done(&drain(&mut p)).unwrap().error, Some(ProbeError::PeerClosed));
+    // ... and so is one whose pings came but no RTT from the browser
+    let (mut p, _) = opened(Role::Initiator, cfg());
+    p.handle(150.0, Input::Message(r#"{"type":"ping","seq":1,"ts":1}"#));
+    p.handle(900.0, Input::ChannelClosed);
+    assert_eq!(done(&drain(&mut p)).unwrap().error, Some(ProbeError::PeerClosed));
+}
+
+#[test]
 fn peer_closing_mid_series_reports_what_was_answered_without_counting_in_flight_as_lost() {
     let (mut p, out) = opened(Role::Answerer, cfg());
     p.handle(100.5, Input::Stats(None));

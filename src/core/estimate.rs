@@ -345,8 +345,9 @@ pub fn estimate(e: &Evidence<'_>) -> Option<Estimate> {
     // Fewer answers than a series needs, all of them more than twice the browser's figure: the
     // channel held them a round trip (seen on the 20 %-lossy uplink: 3 of 5 pings lost, the
     // other two answered at 107.9 and 110 ms, the ICE check 52, the truth 50.3; reported 108.95).
-    // A jittery path's few answers straddle its checks; twice a check is beyond its jitter.
-    if let Some(s) = stats.filter(|s| all.len() < STEADY_SAMPLES && fastest > LATE_FACTOR * s) {
+    // A jittery path's few answers straddle its checks; twice a check is beyond its jitter
+    // (plus the agreement margin: on loopback a check of 0.2 and answers of 0.6 ms are alike).
+    if let Some(s) = stats.filter(|s| all.len() < STEADY_SAMPLES && fastest > LATE_FACTOR * s + STEADY_AGREE_MS) {
         return Some(from_stats(busy_figure(s)));
     }
     // One check is trusted only when every ping is several times slower than it: no jitter
@@ -546,7 +547,10 @@ mod tests {
         let two = [107.9, 110.0];
         let e = estimate(&Evidence { all: &two, spaced: &two[..1], stats_current_ms: Some(52.0), transport_ms: Some(52.0), transport_checks: 1.0, ..Default::default() }).unwrap();
         assert_eq!((e.rtt_ms, e.source), (52.0, Source::Stats));
-        // ... but two answers of a jittery path around a low check are the pings'
+        // ... not on loopback, where a check of 0.2 ms and an answer of 0.6 are alike
+        let e = estimate(&Evidence { all: &[0.6], spaced: &[0.6], transport_ms: Some(0.2), transport_checks: 3.0, ..Default::default() }).unwrap();
+        assert_eq!((e.rtt_ms, e.source), (0.6, Source::Pings));
+        // ... and two answers of a jittery path around a low check are the pings'
         let e = estimate(&Evidence { all: &[41.0, 70.0], spaced: &[41.0], stats_current_ms: Some(25.0), transport_ms: Some(25.0), transport_checks: 1.0, ..Default::default() }).unwrap();
         assert_eq!(e.source, Source::Pings);
         // a jittery series keeps its slow answers: none is above twice its typical one

@@ -768,8 +768,13 @@ impl Probe {
             Phase::Open => {
                 // The peer left. With at least one answered ping, report what we have
                 // (pings still in flight are not counted as lost: the peer left, the link did not).
+                // None of ours answered but the peer's own pings reached us and the browser gave
+                // the pair's RTT: the path worked and the peer measured it, so its ICE figure is
+                // the result (seen on the 20 %-lossy uplink: our 5 pings all lost, the peer's
+                // answered, its result sent and its channel closed before ours were resent).
                 let answered = self.measurement.as_ref().is_some_and(|m| m.pings.iter().any(|p| p.rtt.is_some()));
-                if answered {
+                let heard = self.measurement.is_some() && self.pings_heard > 0 && (self.stats_rtt.is_some_and(|r| r > 0.0) || self.transport.is_some_and(|t| t.0 > 0.0));
+                if answered || heard {
                     self.end_series_early();
                     self.finish_measure(now);
                 } else {
