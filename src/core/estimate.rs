@@ -257,8 +257,10 @@ fn agrees(x: f64, s: f64) -> bool {
 /// probes each: median error +2.82 / +2.12 ms and p90 4.08 / 3.97 before (Hodges–Lehmann
 /// locations of bursts of 202–211 ms with the ICE mean at 202–203; a CI run failed on two
 /// such at +4.2 / +4.4), +0.94 / +0.70 and 2.16 / 1.11 with it.
-pub fn host_delayed(fastest: f64, transport_mean: Option<f64>) -> bool {
-    transport_mean.filter(|s| *s > 0.0).is_some_and(|s| fastest >= s - HOST_BELOW_MS && agrees(fastest, s))
+///
+/// `transport`: the pair's mean ICE round trip (ms) and how many checks it is over.
+pub fn host_delayed(fastest: f64, transport: Option<(f64, f64)>) -> bool {
+    transport.is_some_and(|(s, checks)| checks >= 2.0 && s > 0.0 && fastest >= s - HOST_BELOW_MS && agrees(fastest, s))
 }
 
 /// The Hodges–Lehmann location of `v` and its distribution-free 95 % interval (the module
@@ -367,7 +369,7 @@ pub fn estimate(e: &Evidence<'_>) -> Option<Estimate> {
     let in_time = |v: &[f64]| v.iter().copied().filter(|x| *x <= cut).collect::<Vec<f64>>();
     let (spaced_in, all_in) = (in_time(spaced), in_time(e.all));
     let steady = is_steady(e.all, transport);
-    let host = transport.filter(|_| !steady && e.transport_checks >= 2.0 && host_delayed(fastest, transport));
+    let host = transport.filter(|s| !steady && host_delayed(fastest, Some((*s, e.transport_checks))));
     if steady || host.is_some() {
         let (_, (lo, hi)) = hodges_lehmann(if steady { e.all } else { &all_in })?;
         let (rtt, source) = match current {
@@ -529,12 +531,14 @@ mod tests {
         assert!(e.rtt_ms > 204.0 && e.source == Source::Pings, "{e:?}");
         // a jittery path: its fastest answer well below the ICE mean
         let jit = [44.0, 55.0, 61.0, 47.0, 52.0, 49.0, 58.0];
-        assert!(!host_delayed(44.0, Some(51.0)));
+        assert!(!host_delayed(44.0, Some((51.0, 3.0))));
         let e = estimate(&Evidence { all: &jit, spaced: &jit, transport_ms: Some(51.0), transport_checks: 3.0, ..Default::default() }).unwrap();
         assert_eq!(e.rtt_ms, hodges_lehmann(&jit).unwrap().0);
         // the fastest answer at most 2 below the mean and 2.5 above it
-        assert!(host_delayed(49.0, Some(51.0)) && host_delayed(53.5, Some(51.0)));
-        assert!(!host_delayed(48.9, Some(51.0)) && !host_delayed(53.6, Some(51.0)) && !host_delayed(50.0, None));
+        assert!(host_delayed(49.0, Some((51.0, 2.0))) && host_delayed(53.5, Some((51.0, 2.0))));
+        assert!(!host_delayed(48.9, Some((51.0, 2.0))) && !host_delayed(53.6, Some((51.0, 2.0))) && !host_delayed(50.0, None));
+        // a mean of one check is no mean
+        assert!(!host_delayed(51.0, Some((51.0, 1.0))));
     }
 
     #[test]

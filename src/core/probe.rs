@@ -1000,10 +1000,7 @@ impl Probe {
             // once the series is long enough for a jittery path's fastest answer to have shown
             // itself below that mean (see `HOST_STOP_SAMPLES`)
             let host_stop = samples.len() >= HOST_STOP_SAMPLES
-                && estimate::host_delayed(
-                    samples.iter().copied().fold(f64::INFINITY, f64::min),
-                    transport.filter(|t| t.1 >= 2.0).map(|t| t.0),
-                );
+                && estimate::host_delayed(samples.iter().copied().fold(f64::INFINITY, f64::min), transport);
             let enough = estimate::is_steady(&samples, transport.map(|t| t.0))
                 || host_stop
                 || evaluate(m, stats_current, transport).is_some_and(|e| e.good_enough());
