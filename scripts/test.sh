@@ -34,10 +34,25 @@ node www/build.mjs
 # of the pytest loop below.
 
 # One pytest process per folder: each folder drives its own Playwright instance.
+# Each failure's first line is printed again at the very end (pytest's -rfE summary, kept from
+# every suite): a CI log cut in the middle still shows what failed and why.
 status=0
+failures=""
+pylog="$(mktemp)"
 for suite in tests/fixtures tests/turn tests/netem tests/e2e tests/consumer; do
   step "pytest $suite"
-  .venv/bin/python -m pytest "$suite" -q -p no:cacheprovider "$@" || status=1
+  rc=0
+  # (COLUMNS: the summary lines are cut to the terminal width, 80 without a terminal)
+  COLUMNS=1500 .venv/bin/python -m pytest "$suite" -q -p no:cacheprovider -rfE "$@" 2>&1 | tee "$pylog" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    status=1
+    failures+="$(grep -E '^(FAILED|ERROR) ' "$pylog" | cut -c1-1500)"$'\n'
+  fi
 done
-[ "$status" -eq 0 ] || { echo "some pytest suites failed" >&2; exit 1; }
+rm -f "$pylog"
+if [ "$status" -ne 0 ]; then
+  printf '\n==> what failed (first line of each):\n%s' "$failures" >&2
+  echo "some pytest suites failed" >&2
+  exit 1
+fi
 echo "all suites passed"

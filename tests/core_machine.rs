@@ -785,3 +785,45 @@ fn initiator_pings_the_answerer_never_heard_are_sent_again_when_its_pings_arrive
     assert!(r.error.is_none() && r.rtt_ms.is_some(), "{r:?}");
     assert_eq!((r.series.samples, r.series.lost), (3, 0), "the unheard pings are neither samples nor losses: {:?}", r.series);
 }
+
+#[test]
+fn the_second_phase_ticks_and_tells_the_peer_how_late_its_timers_fire() {
+    // a spread burst of ~300-ms round trips (no steady path): the chained phase follows
+    let c = Config { pings: 3, ping_interval_ms: 2.0, ping_timeout_ms: 1000.0, measure_budget_ms: 3000.0, ..cfg() };
+    let (mut p, out) = opened(Role::Initiator, c);
+    let mut burst = sends(&out);
+    let mut t = 100.0;
+    while burst.len() < 3 {
+        t += 2.0;
+        p.handle(t, Input::Timer);
+        burst.extend(sends(&drain(&mut p)));
+    }
+    // no ticks during the burst: a clean link pays nothing for them
+    assert!(p.deadline().is_some_and(|d| d >= 104.0 + 100.0), "{:?}", p.deadline());
+    let mut chained = vec![];
+    for (ping, at) in burst.iter().zip([400.0, 425.0, 391.0]) {
+        p.handle(at, Input::Message(&pong_for(ping)));
+        chained.extend(sends(&drain(&mut p)).into_iter().filter(|s| s.contains("\"chain\"")));
+    }
+    assert_eq!(chained.len(), 1, "the chain starts: {chained:?}");
+    assert!(!chained[0].contains("late"), "no figure before any tick: {}", chained[0]);
+    // while the chained ping waits for its pong, a timer every TICK_MS; each fires 20 ms late
+    let mut now = 425.0;
+    for _ in 0..MIN_TICKS {
+        let d = p.deadline().expect("a tick");
+        assert!(d <= now + TICK_MS + 0.001, "the next timer at {d}, now {now}");
+        now = d + 20.0;
+        p.handle(now, Input::Timer);
+        assert!(sends(&drain(&mut p)).is_empty(), "a tick sends nothing");
+    }
+    // our pong to a ping of the peer's, and the next chained ping, say so
+    p.handle(now, Input::Message(&codec::encode_ping(7, 0)));
+    let pong = sends(&drain(&mut p));
+    assert!(pong.len() == 1 && pong[0].contains("\"late\":20"), "{pong:?}");
+    p.handle(now + 1.0, Input::Message(&pong_for(&chained[0])));
+    let next = sends(&drain(&mut p));
+    assert!(next.len() == 1 && next[0].contains("\"chain\"") && next[0].contains("\"late\":20"), "{next:?}");
+    // the peer's figure is taken without a warning (unknown fields of legacy clients are not ours)
+    p.handle(now + 2.0, Input::Message(&codec::encode_pong_late("999", None, Some(3), Some(4))));
+    assert!(drain(&mut p).iter().all(|o| !matches!(o, Output::Warn(w) if !w.contains("pong"))));
+}

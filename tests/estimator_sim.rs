@@ -32,7 +32,8 @@ struct LinkSpec {
     one_way: f64,
     jitter: f64,
     loss: f64,
-    /// extra delay before a page handles a message, uniform 0..busy (a blocked main thread)
+    /// extra delay before a page handles a message, uniform 0..busy (a blocked main thread);
+    /// its timers fire as late
     busy: f64,
 }
 
@@ -123,6 +124,8 @@ fn run(spec: LinkSpec, legacy: [bool; 2], seed: u64) -> Outcome {
     let mut now = 0.0;
     // the channel opens at 0 on the initiator, one way later on the answerer
     let mut opens = vec![(0.0, 0usize), (spec.one_way, 1usize)];
+    // each side's armed timer: (armed for, fires at): a busy page runs it late, as its messages
+    let mut fire: [Option<(f64, f64)>; 2] = [None, None];
     for _ in 0..200_000 {
         // carry out outputs, arm timers
         for i in 0..2 {
@@ -138,6 +141,12 @@ fn run(spec: LinkSpec, legacy: [bool; 2], seed: u64) -> Outcome {
                         }
                     }
                     let _ = t.sync(p.deadline());
+                    fire[i] = match (t.armed_at(), fire[i]) {
+                        (Some(a), Some((b, f))) if a == b => Some((b, f)),
+                        // (no draw on an idle page: the link's random stream stays as it was)
+                        (Some(a), _) => Some((a, a + if spec.busy > 0.0 { rng.uniform(0.0, spec.busy) } else { 0.0 })),
+                        (None, _) => None,
+                    };
                 }
                 Peer::Legacy(l) => {
                     if l.next_ping_at.is_some_and(|at| now >= at) && l.waiting.is_none() {
@@ -181,9 +190,9 @@ fn run(spec: LinkSpec, legacy: [bool; 2], seed: u64) -> Outcome {
         for o in &opens {
             next = next.min(o.0);
         }
-        for p in &peers {
+        for (i, p) in peers.iter().enumerate() {
             match p {
-                Peer::Ours(_, t) => next = next.min(t.armed_at().unwrap_or(f64::INFINITY)),
+                Peer::Ours(..) => next = next.min(fire[i].map_or(f64::INFINITY, |f| f.1)),
                 Peer::Legacy(l) => {
                     next = next.min(l.next_ping_at.unwrap_or(f64::INFINITY));
                     if let Some((_, at)) = l.waiting {
@@ -231,9 +240,10 @@ fn run(spec: LinkSpec, legacy: [bool; 2], seed: u64) -> Outcome {
                 p.handle(now, Input::Stats(Some(&stats(ice[3] / 1000.0, ice_mean / 1000.0, 4.0))));
             }
         } else {
-            for p in peers.iter_mut() {
+            for (i, p) in peers.iter_mut().enumerate() {
                 if let Peer::Ours(p, t) = p {
-                    if t.armed_at().is_some_and(|at| at <= now) {
+                    if fire[i].is_some_and(|f| f.1 <= now) {
+                        fire[i] = None;
                         t.fired();
                         p.handle(now, Input::Timer);
                     }

@@ -12,6 +12,12 @@
 //! pings and so tells its pings lost on the way out from pongs lost on the way back. Legacy
 //! clients ignore it; a pong without it (a legacy peer's) decodes with `rx: None`.
 //!
+//! A third, in our pongs and chained pings during a chained phase: `"late":L`, how late the
+//! sender's own timers fire (ms, the upper quartile over its phase, see `probe.rs`, `TICK_MS`).
+//! It tells the peer whether the sender's page handles messages on time, which the peer's own
+//! samples cannot tell from a jittery path (see `estimate.rs`, `BUSY_NEAR_MS`). Absent when the
+//! sender has no such figure yet, or is a legacy client.
+//!
 //! A small, allocation-light JSON scanner: it reads one top-level object, decodes the keys and
 //! the `type` string, keeps the raw text of `seq` and `ts`, and skips every other value
 //! iteratively (no recursion, so deep nesting cannot overflow the stack). Later duplicate keys
@@ -29,9 +35,10 @@ pub enum Wire<'a> {
     /// `seq_raw`/`ts_raw` are the exact number tokens, echoed back verbatim in the pong.
     /// `hold_us`: how long the sender held a chained ping after the pong it follows (`"hold"`,
     /// in µs; see the module notes).
-    Ping { seq: u64, seq_raw: &'a str, ts_raw: Option<&'a str>, chain: Option<Chain>, hold_us: Option<u64> },
+    /// `late_ms`: the sender's timer lateness (`"late"`, see the module notes).
+    Ping { seq: u64, seq_raw: &'a str, ts_raw: Option<&'a str>, chain: Option<Chain>, hold_us: Option<u64>, late_ms: Option<u64> },
     /// `rx`: the peer's count of our pings received (`None`: a legacy pong, or a bad value).
-    Pong { seq: u64, rx: Option<u64> },
+    Pong { seq: u64, rx: Option<u64>, late_ms: Option<u64> },
 }
 
 /// The `chain` field of a ping (see the module notes).
@@ -60,6 +67,7 @@ pub fn decode(msg: &str) -> Result<Wire<'_>, WireError> {
     let mut chain: Option<Chain> = None;
     let mut hold_us: Option<u64> = None;
     let mut rx: Option<u64> = None;
+    let mut late_ms: Option<u64> = None;
     p.ws();
     if p.peek() == Some(b'}') {
         p.i += 1;
@@ -117,6 +125,12 @@ pub fn decode(msg: &str) -> Result<Wire<'_>, WireError> {
                     // a value that is no count reads as absent: the pong still counts
                     rx = msg.get(start..p.i).and_then(parse_seq);
                 }
+                "late" => {
+                    let start = p.i;
+                    p.skip_value().map_err(|_| WireError::NotJson)?;
+                    // a value that is no count reads as absent
+                    late_ms = msg.get(start..p.i).and_then(parse_seq);
+                }
                 _ => p.skip_value().map_err(|_| WireError::NotJson)?,
             }
             p.ws();
@@ -151,9 +165,9 @@ pub fn decode(msg: &str) -> Result<Wire<'_>, WireError> {
                 Some(Ok(raw)) => Some(raw),
                 Some(Err(())) => return Err(WireError::BadTs),
             };
-            Ok(Wire::Ping { seq: seq_val, seq_raw, ts_raw, chain, hold_us })
+            Ok(Wire::Ping { seq: seq_val, seq_raw, ts_raw, chain, hold_us, late_ms })
         }
-        _ => Ok(Wire::Pong { seq: seq_val, rx }),
+        _ => Ok(Wire::Pong { seq: seq_val, rx, late_ms }),
     }
 }
 
@@ -182,6 +196,11 @@ pub fn encode_ping_chained(seq: u64, ts_ms: u64, chain: Option<Chain>) -> String
 
 /// A chained ping held `hold_us` µs after the pong it follows (`"hold"`, only when not 0).
 pub fn encode_ping_held(seq: u64, ts_ms: u64, chain: Option<Chain>, hold_us: u64) -> String {
+    encode_ping_late(seq, ts_ms, chain, hold_us, None)
+}
+
+/// A ping that also says how late the sender's timers fire (`"late"`, chained pings only).
+pub fn encode_ping_late(seq: u64, ts_ms: u64, chain: Option<Chain>, hold_us: u64, late_ms: Option<u64>) -> String {
     let mut s = String::with_capacity(72);
     s.push_str("{\"type\":\"ping\",\"seq\":");
     push_u64(&mut s, seq);
@@ -199,6 +218,10 @@ pub fn encode_ping_held(seq: u64, ts_ms: u64, chain: Option<Chain>, hold_us: u64
             }
         }
     }
+    if let (Some(l), Some(_)) = (late_ms, chain) {
+        s.push_str(",\"late\":");
+        push_u64(&mut s, l);
+    }
     s.push('}');
     s
 }
@@ -210,6 +233,11 @@ pub fn encode_pong(seq_raw: &str, ts_raw: Option<&str>) -> String {
 
 /// Our pong: the legacy pong plus `"rx":N`, the peer's pings we have received so far.
 pub fn encode_pong_rx(seq_raw: &str, ts_raw: Option<&str>, rx: Option<u64>) -> String {
+    encode_pong_late(seq_raw, ts_raw, rx, None)
+}
+
+/// Our pong with `"late"` as well (see the module notes).
+pub fn encode_pong_late(seq_raw: &str, ts_raw: Option<&str>, rx: Option<u64>, late_ms: Option<u64>) -> String {
     let mut s = String::with_capacity(48 + seq_raw.len() + ts_raw.map_or(0, str::len));
     s.push_str("{\"type\":\"pong\",\"seq\":");
     s.push_str(seq_raw);
@@ -220,6 +248,10 @@ pub fn encode_pong_rx(seq_raw: &str, ts_raw: Option<&str>, rx: Option<u64>) -> S
     if let Some(n) = rx {
         s.push_str(",\"rx\":");
         push_u64(&mut s, n);
+    }
+    if let Some(l) = late_ms {
+        s.push_str(",\"late\":");
+        push_u64(&mut s, l);
     }
     s.push('}');
     s
@@ -459,32 +491,32 @@ mod tests {
     #[test]
     fn legacy_ping_round_trip() {
         let w = decode(r#"{"type":"ping","seq":3,"ts":1764094812345}"#).unwrap();
-        assert_eq!(w, Wire::Ping { seq: 3, seq_raw: "3", ts_raw: Some("1764094812345"), chain: None, hold_us: None });
+        assert_eq!(w, Wire::Ping { seq: 3, seq_raw: "3", ts_raw: Some("1764094812345"), chain: None, hold_us: None, late_ms: None });
         if let Wire::Ping { seq_raw, ts_raw, .. } = w {
             assert_eq!(encode_pong(seq_raw, ts_raw), r#"{"type":"pong","seq":3,"ts":1764094812345}"#);
         }
         assert_eq!(encode_ping(7, 12), r#"{"type":"ping","seq":7,"ts":12}"#);
-        assert_eq!(decode(&encode_ping(0, 0)).unwrap(), Wire::Ping { seq: 0, seq_raw: "0", ts_raw: Some("0"), chain: None, hold_us: None });
+        assert_eq!(decode(&encode_ping(0, 0)).unwrap(), Wire::Ping { seq: 0, seq_raw: "0", ts_raw: Some("0"), chain: None, hold_us: None, late_ms: None });
         // the chained-series extension, both forms, and a value that is no seq
-        assert_eq!(decode(&encode_ping_chained(4, 9, Some(Chain::After(3)))).unwrap(), Wire::Ping { seq: 4, seq_raw: "4", ts_raw: Some("9"), chain: Some(Chain::After(3)), hold_us: None });
-        assert_eq!(decode(&encode_ping_chained(4, 9, Some(Chain::Start))).unwrap(), Wire::Ping { seq: 4, seq_raw: "4", ts_raw: Some("9"), chain: Some(Chain::Start), hold_us: None });
-        assert_eq!(decode(r#"{"type":"ping","seq":1,"chain":{"x":[1]}}"#).unwrap(), Wire::Ping { seq: 1, seq_raw: "1", ts_raw: None, chain: Some(Chain::Start), hold_us: None });
+        assert_eq!(decode(&encode_ping_chained(4, 9, Some(Chain::After(3)))).unwrap(), Wire::Ping { seq: 4, seq_raw: "4", ts_raw: Some("9"), chain: Some(Chain::After(3)), hold_us: None, late_ms: None });
+        assert_eq!(decode(&encode_ping_chained(4, 9, Some(Chain::Start))).unwrap(), Wire::Ping { seq: 4, seq_raw: "4", ts_raw: Some("9"), chain: Some(Chain::Start), hold_us: None, late_ms: None });
+        assert_eq!(decode(r#"{"type":"ping","seq":1,"chain":{"x":[1]}}"#).unwrap(), Wire::Ping { seq: 1, seq_raw: "1", ts_raw: None, chain: Some(Chain::Start), hold_us: None, late_ms: None });
         // a chained ping held after its pong says for how long (µs); a bad value reads as unknown
         assert_eq!(encode_ping_held(4, 9, Some(Chain::After(3)), 1250), r#"{"type":"ping","seq":4,"ts":9,"chain":3,"hold":1250}"#);
-        assert_eq!(decode(&encode_ping_held(4, 9, Some(Chain::After(3)), 1250)).unwrap(), Wire::Ping { seq: 4, seq_raw: "4", ts_raw: Some("9"), chain: Some(Chain::After(3)), hold_us: Some(1250) });
+        assert_eq!(decode(&encode_ping_held(4, 9, Some(Chain::After(3)), 1250)).unwrap(), Wire::Ping { seq: 4, seq_raw: "4", ts_raw: Some("9"), chain: Some(Chain::After(3)), hold_us: Some(1250), late_ms: None });
         assert_eq!(encode_ping_held(4, 9, Some(Chain::After(3)), 0), encode_ping_chained(4, 9, Some(Chain::After(3))));
-        assert_eq!(decode(r#"{"type":"ping","seq":1,"hold":"x","chain":0}"#).unwrap(), Wire::Ping { seq: 1, seq_raw: "1", ts_raw: None, chain: Some(Chain::After(0)), hold_us: Some(u64::MAX) });
+        assert_eq!(decode(r#"{"type":"ping","seq":1,"hold":"x","chain":0}"#).unwrap(), Wire::Ping { seq: 1, seq_raw: "1", ts_raw: None, chain: Some(Chain::After(0)), hold_us: Some(u64::MAX), late_ms: None });
         // a pong never carries it: the pong of a chained ping is the legacy pong
         assert_eq!(encode_pong("4", Some("9")), r#"{"type":"pong","seq":4,"ts":9}"#);
     }
 
     #[test]
     fn pong_with_any_ts_and_whitespace_and_key_order() {
-        assert_eq!(decode(" { \"ts\" : 1.5e3 , \"seq\":12, \"type\":\"pong\" } ").unwrap(), Wire::Pong { seq: 12, rx: None });
+        assert_eq!(decode(" { \"ts\" : 1.5e3 , \"seq\":12, \"type\":\"pong\" } ").unwrap(), Wire::Pong { seq: 12, rx: None, late_ms: None });
         // the peer's ts is never used for timing, so a pong without one is fine
-        assert_eq!(decode(r#"{"type":"pong","seq":1}"#).unwrap(), Wire::Pong { seq: 1, rx: None });
+        assert_eq!(decode(r#"{"type":"pong","seq":1}"#).unwrap(), Wire::Pong { seq: 1, rx: None, late_ms: None });
         // escaped type, extra nested fields
-        assert_eq!(decode(r#"{"type":"p\u006fng","x":{"a":[1,{"b":[]}],"c":"}"},"seq":2}"#).unwrap(), Wire::Pong { seq: 2, rx: None });
+        assert_eq!(decode(r#"{"type":"p\u006fng","x":{"a":[1,{"b":[]}],"c":"}"},"seq":2}"#).unwrap(), Wire::Pong { seq: 2, rx: None, late_ms: None });
     }
 
     #[test]
@@ -492,22 +524,32 @@ mod tests {
         // ours: the legacy pong plus "rx"
         assert_eq!(encode_pong_rx("4", Some("9"), Some(3)), r#"{"type":"pong","seq":4,"ts":9,"rx":3}"#);
         assert_eq!(encode_pong_rx("4", None, Some(0)), r#"{"type":"pong","seq":4,"rx":0}"#);
-        assert_eq!(decode(&encode_pong_rx("4", Some("9"), Some(3))), Ok(Wire::Pong { seq: 4, rx: Some(3) }));
+        assert_eq!(decode(&encode_pong_rx("4", Some("9"), Some(3))), Ok(Wire::Pong { seq: 4, rx: Some(3), late_ms: None }));
         // legacy pongs (probe_connection.js builds them from seq and ts only): no rx
-        assert_eq!(decode(r#"{"type":"pong","seq":4,"ts":1764094812345}"#), Ok(Wire::Pong { seq: 4, rx: None }));
-        assert_eq!(decode(r#"{"ts":1.5,"type":"pong","seq":0}"#), Ok(Wire::Pong { seq: 0, rx: None }));
+        assert_eq!(decode(r#"{"type":"pong","seq":4,"ts":1764094812345}"#), Ok(Wire::Pong { seq: 4, rx: None, late_ms: None }));
+        assert_eq!(decode(r#"{"ts":1.5,"type":"pong","seq":0}"#), Ok(Wire::Pong { seq: 0, rx: None, late_ms: None }));
+        // "late": on our pongs, and on chained pings only
+        assert_eq!(encode_pong_late("4", Some("9"), Some(3), Some(12)), r#"{"type":"pong","seq":4,"ts":9,"rx":3,"late":12}"#);
+        assert_eq!(decode(&encode_pong_late("4", Some("9"), Some(3), Some(12))), Ok(Wire::Pong { seq: 4, rx: Some(3), late_ms: Some(12) }));
+        assert_eq!(encode_ping_late(4, 9, Some(Chain::After(3)), 1250, Some(0)), r#"{"type":"ping","seq":4,"ts":9,"chain":3,"hold":1250,"late":0}"#);
+        assert_eq!(encode_ping_late(4, 9, None, 0, Some(7)), encode_ping(4, 9));
+        assert_eq!(decode(&encode_ping_late(4, 9, Some(Chain::Start), 0, Some(7))).unwrap(), Wire::Ping { seq: 4, seq_raw: "4", ts_raw: Some("9"), chain: Some(Chain::Start), hold_us: None, late_ms: Some(7) });
+        for bad in ["-1", "1.5", "\"3\"", "null", "[]", "1e400"] {
+            let msg = format!(r#"{{"type":"pong","seq":4,"late":{bad}}}"#);
+            assert_eq!(decode(&msg), Ok(Wire::Pong { seq: 4, rx: None, late_ms: None }), "{msg}");
+        }
         // a bad rx reads as absent; the pong still counts
         for bad in ["-1", "1.5", "\"3\"", "null", "[1]", "99999999999999999999"] {
             let msg = format!(r#"{{"type":"pong","seq":4,"rx":{bad}}}"#);
-            assert_eq!(decode(&msg), Ok(Wire::Pong { seq: 4, rx: None }), "{msg}");
+            assert_eq!(decode(&msg), Ok(Wire::Pong { seq: 4, rx: None, late_ms: None }), "{msg}");
         }
         // rx on a ping is ignored (pings are answered from seq and ts alone)
-        assert_eq!(decode(r#"{"type":"ping","seq":1,"ts":2,"rx":5}"#).unwrap(), Wire::Ping { seq: 1, seq_raw: "1", ts_raw: Some("2"), chain: None, hold_us: None });
+        assert_eq!(decode(r#"{"type":"ping","seq":1,"ts":2,"rx":5}"#).unwrap(), Wire::Ping { seq: 1, seq_raw: "1", ts_raw: Some("2"), chain: None, hold_us: None, late_ms: None });
     }
 
     #[test]
     fn duplicate_keys_last_wins_like_json_parse() {
-        assert_eq!(decode(r#"{"type":"ping","type":"pong","seq":1,"seq":2}"#).unwrap(), Wire::Pong { seq: 2, rx: None });
+        assert_eq!(decode(r#"{"type":"ping","type":"pong","seq":1,"seq":2}"#).unwrap(), Wire::Pong { seq: 2, rx: None, late_ms: None });
     }
 
     #[test]
@@ -551,10 +593,10 @@ mod tests {
         let long = format!("{{\"type\":\"ping\",\"seq\":1,\"pad\":\"{}\"}}", "x".repeat(64 * 1024));
         assert_eq!(decode(&long), Err(WireError::TooLong));
         let deep = format!("{{\"type\":\"pong\",\"seq\":1,\"d\":{}{}}}", "[".repeat(400), "]".repeat(400));
-        assert_eq!(decode(&deep), Ok(Wire::Pong { seq: 1, rx: None }));
+        assert_eq!(decode(&deep), Ok(Wire::Pong { seq: 1, rx: None, late_ms: None }));
         let unbalanced = format!("{{\"type\":\"pong\",\"seq\":1,\"d\":{}}}", "[".repeat(500));
         assert_eq!(decode(&unbalanced), Err(WireError::NotJson));
-        assert_eq!(decode("{\"type\":\"pong\",\"seq\":9007199254740992}"), Ok(Wire::Pong { seq: 1 << 53, rx: None }));
+        assert_eq!(decode("{\"type\":\"pong\",\"seq\":9007199254740992}"), Ok(Wire::Pong { seq: 1 << 53, rx: None, late_ms: None }));
         assert_eq!(decode("{\"type\":\"pong\",\"seq\":9007199254740993}"), Err(WireError::BadSeq));
     }
 

@@ -167,6 +167,10 @@ pub struct Evidence<'a> {
     pub transport_checks: f64,
     /// The median lateness of our own ping timers (ms).
     pub lag_ms: Option<f64>,
+    /// How late our timers fired during the second phase (upper quartile, ms; `probe.rs`,
+    /// `TICK_MS`), and the same figure from the peer (`"late"` on its messages).
+    pub late_ms: Option<f64>,
+    pub peer_late_ms: Option<f64>,
 }
 
 pub fn sorted(v: &[f64]) -> Vec<f64> {
@@ -330,9 +334,17 @@ pub fn estimate(e: &Evidence<'_>) -> Option<Estimate> {
         // answered between long tasks, the chained pings at 90–98, the ICE mean 54 (3.3 above
         // the fastest: loaded hosts read it high too), the truth 50.3; reported 72.2 before.
         let agree = agrees(fastest, s) || lower_median(&all).is_some_and(|m| agrees(m, s));
+        // Unless both pages showed that they handle their timers on time throughout the second
+        // phase: then the spread is the path's, and an ICE mean of a few checks that the fastest
+        // ping agrees with has strayed low with the jitter (seen on the ±10 ms link: ICE means
+        // of 34.3 and 29.3 on a 40.4-ms path, the fastest pings 32.9 and 32.7, the spaced ones
+        // typical at 44+; reported 29 and 29.3, their intervals 4 ms wide and 10 ms off). A
+        // legacy peer sends no figure: the rule stands as it is.
+        let on_time = |l: Option<f64>| l.is_some_and(|l| l <= BUSY_LAG_MS);
+        let pages_on_time = on_time(e.late_ms) && on_time(e.peer_late_ms);
         if fastest > s + BUSY_MARGIN_MS.max(TARGET_REL * s)
             || typical > s + BUSY_FAR_MS.max(0.5 * s)
-            || (agree && typical > s + BUSY_NEAR_MS.max(0.2 * s))
+            || (agree && !pages_on_time && typical > s + BUSY_NEAR_MS.max(0.2 * s))
         {
             return Some(from_stats(busy_figure(s)));
         }
@@ -554,6 +566,34 @@ mod tests {
         let jit_spaced = [52.0, 44.0, 61.0, 49.0, 58.0];
         let e = estimate(&Evidence { all: &jit_all, spaced: &jit_spaced, ..ev }).unwrap();
         assert_eq!(e.source, Source::Pings, "{e:?}");
+    }
+
+    #[test]
+    fn pages_on_time_keep_a_jittery_series_from_an_ice_mean_that_strayed_low() {
+        // the ±10 ms link's series (truth 40.4): the ICE mean of three checks at 34.33, the
+        // fastest ping 32.0 agreeing with it, the spaced ones typical at 46. (At 32.9, as
+        // measured, it is within `host_delayed`'s 2 ms of the mean, which then reads it.)
+        let all = [32.0, 41.0, 44.2, 47.5, 50.1, 38.3, 46.0, 52.4, 44.8, 56.2, 47.9, 43.1];
+        let spaced = [32.0, 38.3, 46.0, 52.4, 44.8, 56.2, 47.9, 43.1];
+        let ev = Evidence { all: &all, spaced: &spaced, stats_current_ms: Some(29.0), transport_ms: Some(34.33), transport_checks: 3.0, ..Default::default() };
+        // no figure from the pages (a legacy peer, no second phase): the busy rule stands
+        assert_eq!(estimate(&ev).unwrap().source, Source::Stats);
+        // either page late: a busy page, the ICE figure
+        for (late, peer) in [(Some(2.0), Some(25.0)), (Some(19.0), Some(1.0)), (Some(2.0), None)] {
+            let e = estimate(&Evidence { late_ms: late, peer_late_ms: peer, ..ev }).unwrap();
+            assert_eq!((e.rtt_ms, e.source), (29.0, Source::Stats), "{late:?} {peer:?}");
+        }
+        // both on time: the spread is the path's, the pings' location stands
+        let e = estimate(&Evidence { late_ms: Some(2.0), peer_late_ms: Some(8.0), ..ev }).unwrap();
+        assert_eq!(e.source, Source::Pings, "{e:?}");
+        assert_eq!(e.rtt_ms, hodges_lehmann(&spaced).unwrap().0);
+        assert!(e.ci95_ms.0 <= 40.4 && 40.4 <= e.ci95_ms.1, "{e:?}");
+        // the clearly busy series of the test above still reads the ICE figure with pages that
+        // say they are late
+        let all = [51.9, 50.7, 51.5, 52.3, 51.2, 70.0, 74.0, 66.0, 98.3];
+        let spaced = [51.9, 70.0, 74.0, 66.0, 98.3];
+        let ev = Evidence { all: &all, spaced: &spaced, stats_current_ms: Some(51.0), transport_ms: Some(54.0), transport_checks: 3.0, late_ms: Some(22.0), peer_late_ms: Some(30.0), ..Default::default() };
+        assert_eq!(estimate(&ev).unwrap().source, Source::Stats);
     }
 
     #[test]

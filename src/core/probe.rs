@@ -29,6 +29,15 @@ pub const MAX_PINGS: u32 = 1000;
 /// changes nothing. A ping held after its pong says for how long (`"hold"`, µs), so the
 /// answerer's sample (its pong to this ping) still leaves the wait out.
 pub const CHAIN_SPACING_MS: f64 = 10.0;
+/// During a chained phase (or while listening to the peer's) the series asks for a timer this
+/// often (ms) and records how late it fires: the page's responsiveness while its pongs are
+/// handled, which the burst's own timers (a few ms long) cannot show. With the page blocked by
+/// long tasks 80 % of the time (40-ms blocks) three timers in four fire 10–40 ms late; on an
+/// idle page within a few ms. Each side sends its figure to the peer (`"late"`, see the codec).
+pub const TICK_MS: f64 = 25.0;
+/// Ticks needed before their lateness is a figure.
+pub const MIN_TICKS: usize = 4;
+
 /// Warnings one probe may log; then one "suppressed" note and silence.
 pub const MAX_WARNINGS: u32 = 16;
 /// How long the final getStats may take before the result is sent without it.
@@ -314,7 +323,38 @@ impl Measurement {
             self.lags.push(lag.max(0.0));
         }
         let hold_us = if hold_ms.is_finite() && hold_ms > 0.0 { (hold_ms * 1000.0).round() as u64 } else { 0 };
-        codec::encode_ping_held(seq, if now > 0.0 { now as u64 } else { 0 }, chain, hold_us)
+        codec::encode_ping_late(seq, if now > 0.0 { now as u64 } else { 0 }, chain, hold_us, self.late_wire())
+    }
+
+    /// How late our ticks fire (ms): their upper quartile, from [`MIN_TICKS`] on.
+    fn late_ms(&self) -> Option<f64> {
+        if self.ticks.len() < MIN_TICKS {
+            return None;
+        }
+        estimate::quantile(&estimate::sorted(&self.ticks), 0.75)
+    }
+
+    /// [`Measurement::late_ms`] for the wire: whole ms.
+    fn late_wire(&self) -> Option<u64> {
+        self.late_ms().map(|l| l.round().clamp(0.0, 60_000.0) as u64)
+    }
+
+    /// Whether the series asks for ticks now: in its second phase, while it still sends or listens.
+    fn ticking(&self) -> bool {
+        self.mode != Mode::Burst && !self.stop_sending && self.finishing_since.is_none()
+    }
+
+    /// A timer input at `now`: records a due tick's lateness and schedules the next one.
+    fn tick(&mut self, now: f64) {
+        match self.next_tick_at {
+            Some(t) if now >= t => {
+                if self.ticks.len() < MAX_PINGS as usize {
+                    self.ticks.push(now - t);
+                }
+                self.next_tick_at = Some(now + TICK_MS);
+            }
+            _ => {}
+        }
     }
 
     /// When the chain may send its next ping after the answered last one (see
@@ -409,6 +449,12 @@ struct Measurement {
     last_chain_at: f64,
     /// How late each ping left after it was due (ms): a busy main thread shows here.
     lags: Vec<f64>,
+    /// The next tick (see [`TICK_MS`]), once the second phase began.
+    next_tick_at: Option<f64>,
+    /// How late each tick fired (ms).
+    ticks: Vec<f64>,
+    /// The peer's latest `"late"` figure during this series (ms).
+    peer_late_ms: Option<f64>,
 }
 
 #[derive(Debug)]
@@ -489,6 +535,8 @@ fn evaluate(m: &Measurement, stats_current: Option<f64>, transport: Option<(f64,
         transport_ms: transport.map(|t| t.0),
         transport_checks: transport.map_or(0.0, |t| t.1),
         lag_ms: lag,
+        late_ms: m.late_ms(),
+        peer_late_ms: m.peer_late_ms,
     })
 }
 
@@ -751,6 +799,9 @@ impl Probe {
             chain_heard: false,
             last_chain_at: 0.0,
             lags: Vec::new(),
+            next_tick_at: None,
+            ticks: Vec::new(),
+            peer_late_ms: None,
         });
         self.out.push(Output::Progress(Stage::Measuring));
         self.progress(now);
@@ -809,7 +860,8 @@ impl Probe {
     /// the channel is open).
     fn on_message(&mut self, now: f64, text: &str) {
         match codec::decode(text) {
-            Ok(Wire::Ping { seq, seq_raw, ts_raw, chain, hold_us }) => {
+            Ok(Wire::Ping { seq, seq_raw, ts_raw, chain, hold_us, late_ms }) => {
+                self.note_peer_late(late_ms);
                 // the peer's hold after our pong is not part of the round trip; an implausible
                 // hold (more than the whole interval, or unreadable) gives no sample
                 let hold = hold_us.map_or(0.0, |h| h as f64 / 1000.0);
@@ -834,7 +886,8 @@ impl Probe {
                 }
             }
             Ok(Wire::Pong { .. }) if self.phase != Phase::Open => {}
-            Ok(Wire::Pong { seq, rx }) => {
+            Ok(Wire::Pong { seq, rx, late_ms }) => {
+                self.note_peer_late(late_ms);
                 if let Some(rx) = rx.filter(|_| seq < self.next_seq && self.rx_seen.len() < MAX_RX_SEEN) {
                     self.rx_seen.push((seq, rx));
                 }
@@ -901,6 +954,13 @@ impl Probe {
         }
     }
 
+    /// The peer's `"late"` figure, kept for the running series.
+    fn note_peer_late(&mut self, late_ms: Option<u64>) {
+        if let (Some(l), Some(m), Phase::Open) = (late_ms, self.measurement.as_mut(), self.phase) {
+            m.peer_late_ms = Some(l as f64);
+        }
+    }
+
     fn answer(&mut self, now: f64, seq: u64, seq_raw: &str, ts_raw: Option<&str>) {
         self.pings_heard += 1;
         if self.answered < MAX_ANSWERED_PINGS {
@@ -909,7 +969,8 @@ impl Probe {
                 self.pong_times.remove(0);
             }
             self.pong_times.push((seq, now));
-            self.out.push(Output::Send(codec::encode_pong_rx(seq_raw, ts_raw, Some(self.pings_heard))));
+            let late = self.measurement.as_ref().and_then(Measurement::late_wire);
+            self.out.push(Output::Send(codec::encode_pong_late(seq_raw, ts_raw, Some(self.pings_heard), late)));
         } else if self.phase != Phase::Finished {
             self.warn("ping flood: not answering more pings on this connection");
         }
@@ -957,6 +1018,9 @@ impl Probe {
                     self.stats_pending = false;
                     self.finish_measure(now);
                 } else {
+                    if let Some(m) = self.measurement.as_mut() {
+                        m.tick(now);
+                    }
                     self.progress(now);
                 }
             }
@@ -1053,6 +1117,9 @@ impl Probe {
                     m.stop_sending = true;
                 }
             }
+        }
+        if m.ticking() && m.next_tick_at.is_none() {
+            m.next_tick_at = Some(now + TICK_MS);
         }
         let settled = m.counted().all(|p| p.rtt.is_some() || p.lost);
         let complete = m.stop_sending && settled;
@@ -1250,10 +1317,8 @@ impl Probe {
                 };
                 let limit = loss_limit(m);
                 let expiry = m.counted().filter(|p| p.rtt.is_none() && !p.lost).map(|p| p.sent_at + limit).reduce(f64::min);
-                let next = match (send, expiry) {
-                    (Some(a), Some(b)) => a.min(b),
-                    (a, b) => a.or(b).unwrap_or(m.deadline_at),
-                };
+                let tick = m.next_tick_at.filter(|_| m.ticking());
+                let next = [send, expiry, tick].into_iter().flatten().reduce(f64::min).unwrap_or(m.deadline_at);
                 Some(next.min(m.deadline_at))
             }
             Phase::Finished => None,

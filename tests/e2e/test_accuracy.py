@@ -53,7 +53,9 @@ N = int(os.environ.get("P2P_ACCURACY_N", "10"))
 #              results per profile are tolerated and the rest must hold
 #   p90        p90 of |error| <= this                     (None: not checked)
 #   vs_legacy  p90 |error| below this factor x the legacy client's in the same run (legacy runs
-#              N probes; None: not checked; 1.0 is the "below the legacy client's")
+#              as many probes as ours, probes x N: with N alone its p90 over 20 results ranged
+#              5.8..11.4 ms on jitter10 across 15 CI runs, and one run failed on that noise, ours
+#              6.86 against 5.84; None: not checked; 1.0 is the "below the legacy client's")
 #   coverage   share of payloads whose rtt.ci95_ms contains the truth >= this
 #   probes     probes of our client = probes x N
 #   loss_share also check the share of pings lost against the link's loss (binomial, 4 sigma)
@@ -207,9 +209,9 @@ def test_accuracy(rig, prof):
     busy = [p.busy_state() for p in peers] if prof.busy else None
     legacy = None
     if bound.vs_legacy:
-        lpeers, lruns, lwall = _run(rig, "legacy", N)
+        lpeers, lruns, lwall = _run(rig, "legacy", n)
         legacy = summarize("legacy", lruns, truth)
-        print(f"[accuracy] {prof.slug} " + _line(f"legacy x{N} ({lwall:.0f} s)", legacy))
+        print(f"[accuracy] {prof.slug} " + _line(f"legacy x{n} ({lwall:.0f} s)", legacy))
         if prof.busy:
             busy += [p.busy_state() for p in lpeers]
     if busy:
