@@ -173,6 +173,11 @@ class Forwarder:
             "jitter_ms": jitter, "seed": seed, "allow_reorder": allow_reorder,
         }
         self.config.update(_loss_config(loss_ab, loss_ba))
+        # P2P_LINK_TRACE=FILE: one line per packet (arrival s, direction, bytes, drawn delay ms,
+        # held ms, ms since the previous packet of its direction, IP protocol, source and
+        # destination port), written at stop: for looking into a link's queueing by hand
+        self.trace_path = os.environ.get("P2P_LINK_TRACE")
+        self.trace = []
 
     def write_stats(self, *_):
         data = dict(self.counters)
@@ -242,6 +247,7 @@ class Forwarder:
                 self.counters["aggregated_" + d] += 1
             else:
                 delay = max(0.0, delay + self.rng.uniform(-self.jitter, self.jitter))
+        gap = now - self.last_arrival[side]
         self.last_arrival[side] = now
         self.last_delay[side] = delay
         t = now + delay
@@ -250,6 +256,11 @@ class Forwarder:
                 t = self.last_release[side]
                 self.counters["held_" + d] += 1
             self.last_release[side] = t
+        if self.trace_path is not None and len(self.trace) < 1_000_000:
+            ports = (pkt[9], int.from_bytes(pkt[20:22], "big"), int.from_bytes(pkt[22:24], "big")) \
+                if len(pkt) >= 24 else (pkt[9], 0, 0)
+            self.trace.append("%.6f %s %d %.3f %.3f %.3f %d %d %d" % (
+                (now, d, len(pkt), delay * 1000.0, (t - now - delay) * 1000.0, gap * 1000.0) + ports))
         self.seq += 1
         heapq.heappush(self.heap, (t, self.seq, side, pkt))
 
@@ -268,6 +279,11 @@ class Forwarder:
             except OSError:
                 self.counters["write_errors"] += 1
             now = time.monotonic()
+
+    def write_trace(self):
+        if self.trace_path is not None:
+            with open(self.trace_path, "w") as f:
+                f.write("\n".join(self.trace) + "\n")
 
     def run(self):
         fds = [self.fd["a"], self.fd["b"]]
@@ -297,6 +313,7 @@ class Forwarder:
                         raise
                     self._enqueue(side, pkt, now)
         self.write_stats()
+        self.write_trace()
 
 
 def _forward_main(args):
