@@ -827,3 +827,42 @@ fn the_second_phase_ticks_and_tells_the_peer_how_late_its_timers_fire() {
     p.handle(now + 2.0, Input::Message(&codec::encode_pong_late("999", None, Some(3), Some(4))));
     assert!(drain(&mut p).iter().all(|o| !matches!(o, Output::Warn(w) if !w.contains("pong"))));
 }
+
+#[test]
+fn a_path_within_the_target_of_zero_does_not_wait_for_an_overdue_pong() {
+    // loopback between loaded pages: the burst's fastest answer 0.8 ms, the others the hosts'
+    // 5-12 ms, one pong very late: the result is final at once, the late ping counts lost
+    // when overdue (1.5 typical + 10 ms), not after `loss_limit` (4 typical + 50 ms)
+    let c = Config { pings: 5, ping_interval_ms: 2.0, ping_timeout_ms: 2000.0, measure_budget_ms: 500.0, ..cfg() };
+    let (mut p, out) = opened(Role::Initiator, c);
+    assert!(out.contains(&Output::GetStats));
+    p.handle(101.0, Input::Stats(Some(&stats_with_rtt(0.001))));
+    let mut burst: Vec<(f64, String)> = sends(&out).into_iter().map(|s| (100.0, s)).collect();
+    let mut t = 100.0;
+    while burst.len() < 5 {
+        t += 2.0;
+        p.handle(t, Input::Timer);
+        burst.extend(sends(&drain(&mut p)).into_iter().map(|s| (t, s)));
+    }
+    for ((at, ping), rtt) in burst.iter().zip([0.8, 5.0, 12.0, 9.0]) {
+        p.handle(at + rtt, Input::Message(&pong_for(ping)));
+        assert!(drain(&mut p).iter().all(|o| !matches!(o, Output::Send(_))), "no chained phase");
+    }
+    let last_sent = burst[4].0;
+    let mut now = 120.0;
+    let mut report = None;
+    while now < last_sent + 200.0 && report.is_none() {
+        now = p.deadline().unwrap_or(now + 5.0).max(now + 0.1);
+        p.handle(now, Input::Timer);
+        report = done(&drain(&mut p)).map(|r| (now, r));
+    }
+    // typical 8 ms: overdue after 22 ms, lost only after 82
+    let (at, r) = report.expect("the series never finished");
+    assert!(at <= last_sent + 23.0, "finished at {at}, the last ping sent at {last_sent}");
+    assert_eq!((r.series.sent, r.series.lost), (5, 1), "{r:?}");
+    let e = r.estimate.expect("an estimate");
+    assert!((e.rtt_ms - 0.8).abs() < 1e-9 && e.ci95_ms.0 == 0.0 && (e.ci95_ms.1 - 1.3).abs() < 1e-9, "{e:?}");
+    // its pong, when it comes, is ignored quietly
+    p.handle(at + 30.0, Input::Message(&pong_for(&burst[4].1)));
+    assert!(drain(&mut p).iter().all(|o| !matches!(o, Output::Warn(_))));
+}

@@ -1075,6 +1075,20 @@ impl Probe {
             };
             if enough || over {
                 m.stop_sending = true;
+                // A path within the target of zero (`estimate::near_zero`) is known whatever
+                // else comes back: a ping already overdue (1.5 typical round trips + 10 ms) no
+                // longer holds up its result and counts lost now rather than at `loss_limit`
+                // (4 + 50 ms). On a loaded page a burst's slowest pong kept such a series
+                // waiting up to that limit. (Elsewhere a late answer may still change the
+                // estimate: on a ±20 ms path, simulated, counting them lost at once raised the
+                // p90 |error| from 12.4 to 14.2 ms.)
+                let fastest = samples.iter().copied().fold(f64::INFINITY, f64::min);
+                if estimate::near_zero(fastest, estimate::coarse_ms(&samples)) {
+                    let overdue = m.overdue_after();
+                    for p in m.pings.iter_mut().filter(|p| p.rtt.is_none() && !p.lost && !p.void && now >= p.sent_at + overdue) {
+                        p.lost = true;
+                    }
+                }
             } else if m.mode == Mode::Burst {
                 m.mode = match role {
                     Role::Initiator => Mode::Chain { after: None },

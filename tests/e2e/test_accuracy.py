@@ -96,8 +96,12 @@ BOUNDS = {
     # +47.7 / 47.7); a CI run: p90 20.2, coverage 80 %. When a burst happens to find both pages
     # free it ends early and right, but a chained phase that half the pages' long tasks delayed
     # reads high (71.7 against 50.3) without our timers telling (they only run during the
-    # burst): asserted is below the legacy client's p90 and 25 ms, coverage 75 %
-    "busy":          Bound(1.5,   None,  25.0, 1.0,      0.75,    1,     False),
+    # burst): asserted is below the legacy client's p90 and 25 ms, coverage 75 %. Median: 2.0,
+    # not 1: with every ping ~40 ms late the browser's ICE figure is all there is, and under the
+    # whole suite's load on 2 cores it reads high itself: its median over a run's payloads was
+    # +0.7..+2.0 in 14 CI runs here and +2.57 in one (our median +1.57 there, +0.4..+1.2 in the
+    # others); the bench on a quiet machine: +0.57..+0.71
+    "busy":          Bound(2.0,   None,  25.0, 1.0,      0.75,    1,     False),
 }
 
 pytestmark = pytest.mark.ours
@@ -275,13 +279,15 @@ def test_accuracy(rig, prof):
         problems.append(f"CI coverage {cov:.0%} < {bound.coverage:.0%} "
                         f"(intervals: {[p['ci95_ms'] for p in s['per_payload']]})")
 
+    # the first line of the failure (repeated at the end of scripts/test.sh) names them all
+    headline = "; ".join(p[:200] for p in problems)
     if problems:
         sys.stderr.write(f"\nbrowser console logs: {_dump_console(prof.slug, peers)}\n")
         # the payloads furthest from the truth, with what the estimator saw (CI keeps only this)
         problems += [f"worst: {p}" for p in _worst(s, t)]
     print(f"[accuracy] {prof.slug}: {len(problems)} problem(s) in {time.monotonic() - t_start:.0f} s")
     if problems:  # every problem of the profile at once, without a traceback
-        pytest.fail(f"{prof.slug} ({prof.id}), truth {t} ms:\n  " + "\n  ".join(problems), pytrace=False)
+        pytest.fail(f"{prof.slug} ({prof.id}), truth {t} ms: {headline}\n  " + "\n  ".join(problems), pytrace=False)
 
 
 def _loss_share_problems(prof, s) -> list[str]:

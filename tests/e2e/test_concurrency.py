@@ -182,6 +182,13 @@ def test_one_page_probes_8_peers_at_once(server, rel4):
         f"{page_results(hub, pids[s])[0]['setup_ms']:.0f}/{page_results(hub, pids[s])[0]['measure_ms']:.0f}" for s in ids))
     print("  hub rtt_ms per peer: " + ", ".join(
         f"{page_results(hub, pids[s])[0]['rtt_ms']}" for s in ids))
+    # what the measurement phase did: answers / pings sent, chained samples, fastest and median
+    # answer, the ICE mean, the source of rtt_ms
+    def series(r):
+        x = r.get("rtt") or {}
+        return (f"{x.get('samples')}/{x.get('sent')} ch {x.get('chained')} min {x.get('min_ms')} "
+                f"med {x.get('median_ms')} ice {x.get('transport_ms')} {x.get('source')}")
+    print("  hub series per peer: " + "; ".join(series(page_results(hub, pids[s])[0]) for s in ids))
     if "bare" in _figures:
         bs, bw = _figures["bare"]
         print(f"  side by side, slowest of 8 / single median: ours {hub_times[slowest] / statistics.median(single):.1f}x "
