@@ -64,8 +64,9 @@ pub const STEADY_AGREE_MS: f64 = 2.5;
 pub const HOST_BELOW_MS: f64 = 2.0;
 /// Added below an interval from pings: the data channel's own host overhead (DTLS, SCTP and
 /// thread hops that a bare UDP packet does not take), measured 0.4–0.9 ms on a clean link here,
-/// plus timer resolution.
-pub const CI_FLOOR_LOW_MS: f64 = 1.0;
+/// plus timer resolution. On the 20 %-lossy uplink steady bursts' fastest pings read
+/// +1.05..+1.65 ms (7 of 40 results of a benchmark run), which 1.0 missed by 0.05–0.65 ms.
+pub const CI_FLOOR_LOW_MS: f64 = 1.75;
 /// Added above an interval from pings: timer resolution.
 pub const CI_FLOOR_MS: f64 = 0.5;
 /// The interval of an RTT from getStats: [rtt − 3, rtt + 1] ms. Chromium's ICE round trips are
@@ -558,7 +559,7 @@ mod tests {
         // a whole-ms clock (Firefox) widens the interval by 1 ms each side
         let ff = [51.0, 52.0, 51.0, 51.0, 52.0];
         let e = estimate(&Evidence { all: &ff, spaced: &ff[..1], ..Default::default() }).unwrap();
-        assert_eq!((e.rtt_ms, e.ci95_ms), (51.0, (49.0, 53.5)));
+        assert_eq!((e.rtt_ms, e.ci95_ms), (51.0, (51.0 - CI_FLOOR_LOW_MS - 1.0, 53.5)));
         // a loaded host: three of seven answers at the path is not enough, half is
         assert!(!is_steady(&[0.8, 5.2, 0.6, 9.1, 12.0, 0.9, 7.5], Some(1.0)));
         assert!(is_steady(&[0.8, 5.2, 0.6, 1.1, 12.0, 0.9, 7.5], Some(1.0)));
