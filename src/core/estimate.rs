@@ -11,6 +11,10 @@
 //!   hosts' scheduling, which only ever adds delay, so the fastest answer is the path's RTT; a
 //!   transport RTT below it (Chromium's whole-ms ICE sample) wins. The first burst of pings
 //!   2 ms apart settles this: loopback and clean links stop there, as fast as before.
+//! - **A path within the target of zero** ([`near_zero`]: the fastest answer + 0.5 ms at most
+//!   2 ms): a path is never slower than its fastest answer nor below 0, so [0, fastest + 0.5]
+//!   meets the stopping target whatever the rest of the series or the browser says. Loopback
+//!   between loaded pages ends here.
 //! - **Hosts that add a few ms** ([`host_delayed`]): the fastest answer at the pair's mean ICE
 //!   round trip while the others scatter above it is a clean path read through pages that
 //!   handle messages late; it is reported as a steady path is (the series still runs its
@@ -28,6 +32,9 @@
 //!   round trip by more than [`BUSY_MARGIN_MS`] (a path cannot be slower than every one of its
 //!   own packets: something on the hosts delayed them all), that mean is reported
 //!   (Δ`totalRoundTripTime` / Δ`responsesReceived`: every check of the connection, not one).
+//!   The milder form ([`BUSY_NEAR_MS`]) also needs a page that says it is late (`"late"`, the
+//!   upper quartile of its timers' lateness during the second phase, from either side): with
+//!   both pages on time the spread is the path's.
 //!
 //! # The confidence interval, and the stopping rule
 //!

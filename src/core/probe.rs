@@ -1302,7 +1302,7 @@ impl Probe {
     /// or `None` when nothing is pending. Read it after **every** input (str0m's
     /// `Output::Timeout`, quinn's `poll_timeout()`): the browser timer is one-shot, so a timer
     /// that fired a little early must be armed again for the same deadline, and only the
-    /// current deadline says so. [`OneShot`] does that bookkeeping for a driver.
+    /// current deadline says so. [`OneShot`](super::OneShot) does that bookkeeping for a driver.
     #[must_use]
     pub fn deadline(&self) -> Option<f64> {
         match self.phase {
