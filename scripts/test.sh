@@ -46,7 +46,8 @@ for suite in tests/fixtures tests/turn tests/netem tests/e2e tests/consumer; do
   COLUMNS=1500 .venv/bin/python -m pytest "$suite" -q -p no:cacheprovider -rfE "$@" 2>&1 | tee "$pylog" || rc=$?
   if [ "$rc" -ne 0 ]; then
     status=1
-    failures+="$(grep -E '^(FAILED|ERROR) ' "$pylog" | cut -c1-1500)"$'\n'
+    lines="$(grep -E '^(FAILED|ERROR) ' "$pylog" | cut -c1-1500 || true)"
+    failures+="${lines:-$suite: pytest exited $rc with no FAILED/ERROR line (see its output above)}"$'\n'
   fi
 done
 rm -f "$pylog"
