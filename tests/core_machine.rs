@@ -49,6 +49,19 @@ fn opened(role: Role, c: Config) -> (Probe, Vec<Output>) {
     (p, out)
 }
 
+/// Lets the burst of a probe opened at 100 (see [`opened`]) go out: a timer every `every` ms
+/// until `n` pings are sent; returns each ping with the time it left.
+fn burst_sent(p: &mut Probe, out: &[Output], n: usize, every: f64) -> Vec<(f64, String)> {
+    let mut burst: Vec<(f64, String)> = sends(out).into_iter().map(|s| (100.0, s)).collect();
+    let mut t = 100.0;
+    while burst.len() < n {
+        t += every;
+        p.handle(t, Input::Timer);
+        burst.extend(sends(&drain(p)).into_iter().map(|s| (t, s)));
+    }
+    burst
+}
+
 #[test]
 fn initiator_offers_answerer_waits_and_buffers_candidates_until_remote_set() {
     let mut a = Probe::new(0.0, cfg(), Role::Initiator);
@@ -710,13 +723,7 @@ fn the_answerer_chains_itself_when_the_peers_chain_stops_before_its_series_is_go
     // budget ends, instead of listening until then
     let c = Config { pings: 3, ping_interval_ms: 2.0, ping_timeout_ms: 1000.0, measure_budget_ms: 3000.0, ..cfg() };
     let (mut p, out) = opened(Role::Answerer, c);
-    let mut burst = sends(&out);
-    let mut t = 100.0;
-    while burst.len() < 3 {
-        t += 2.0;
-        p.handle(t, Input::Timer);
-        burst.extend(sends(&drain(&mut p)));
-    }
+    let burst: Vec<String> = burst_sent(&mut p, &out, 3, 2.0).into_iter().map(|(_, s)| s).collect();
     // its burst reads spread: no steady path
     for (ping, at) in burst.iter().zip([150.0, 175.0, 141.0]) {
         p.handle(at, Input::Message(&pong_for(ping)));
@@ -791,13 +798,7 @@ fn the_second_phase_ticks_and_tells_the_peer_how_late_its_timers_fire() {
     // a spread burst of ~300-ms round trips (no steady path): the chained phase follows
     let c = Config { pings: 3, ping_interval_ms: 2.0, ping_timeout_ms: 1000.0, measure_budget_ms: 3000.0, ..cfg() };
     let (mut p, out) = opened(Role::Initiator, c);
-    let mut burst = sends(&out);
-    let mut t = 100.0;
-    while burst.len() < 3 {
-        t += 2.0;
-        p.handle(t, Input::Timer);
-        burst.extend(sends(&drain(&mut p)));
-    }
+    let burst: Vec<String> = burst_sent(&mut p, &out, 3, 2.0).into_iter().map(|(_, s)| s).collect();
     // no ticks during the burst: a clean link pays nothing for them
     assert!(p.deadline().is_some_and(|d| d >= 104.0 + 100.0), "{:?}", p.deadline());
     let mut chained = vec![];
@@ -837,13 +838,7 @@ fn a_path_within_the_target_of_zero_does_not_wait_for_an_overdue_pong() {
     let (mut p, out) = opened(Role::Initiator, c);
     assert!(out.contains(&Output::GetStats));
     p.handle(101.0, Input::Stats(Some(&stats_with_rtt(0.001))));
-    let mut burst: Vec<(f64, String)> = sends(&out).into_iter().map(|s| (100.0, s)).collect();
-    let mut t = 100.0;
-    while burst.len() < 5 {
-        t += 2.0;
-        p.handle(t, Input::Timer);
-        burst.extend(sends(&drain(&mut p)).into_iter().map(|s| (t, s)));
-    }
+    let burst = burst_sent(&mut p, &out, 5, 2.0);
     for ((at, ping), rtt) in burst.iter().zip([0.8, 5.0, 12.0, 9.0]) {
         p.handle(at + rtt, Input::Message(&pong_for(ping)));
         assert!(drain(&mut p).iter().all(|o| !matches!(o, Output::Send(_))), "no chained phase");

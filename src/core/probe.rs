@@ -1060,11 +1060,12 @@ impl Probe {
             // Enough? A steady path or a narrow interval stops here (the burst's end, or any
             // sample of the chained phase); else the chained phase runs while the budget lasts.
             let samples = m.samples();
+            let fastest = samples.iter().copied().fold(f64::INFINITY, f64::min);
             // the hosts' spread above a path the ICE mean confirms (`estimate::host_delayed`),
             // once the series is long enough for a jittery path's fastest answer to have shown
             // itself below that mean (see `HOST_STOP_SAMPLES`)
             let host_stop = samples.len() >= HOST_STOP_SAMPLES
-                && estimate::host_delayed(samples.iter().copied().fold(f64::INFINITY, f64::min), transport);
+                && estimate::host_delayed(fastest, transport);
             let enough = estimate::is_steady(&samples, transport.map(|t| t.0))
                 || host_stop
                 || evaluate(m, stats_current, transport).is_some_and(|e| e.good_enough());
@@ -1082,7 +1083,6 @@ impl Probe {
                 // waiting up to that limit. (Elsewhere a late answer may still change the
                 // estimate: on a ±20 ms path, simulated, counting them lost at once raised the
                 // p90 |error| from 12.4 to 14.2 ms.)
-                let fastest = samples.iter().copied().fold(f64::INFINITY, f64::min);
                 if estimate::near_zero(fastest, estimate::coarse_ms(&samples)) {
                     let overdue = m.overdue_after();
                     for p in m.pings.iter_mut().filter(|p| p.rtt.is_none() && !p.lost && !p.void && now >= p.sent_at + overdue) {
