@@ -14,6 +14,8 @@ of its results arrived.
 """
 from __future__ import annotations
 
+import collections
+import os
 import statistics
 import threading
 import time
@@ -52,6 +54,66 @@ def rel4(server, browser_slots, extra_slots, request):
     opener = Opener(server, list(browser_slots) + list(extra_slots), request)
     yield opener
     opener.finish()
+
+
+class _Profile:
+    """With ``P2P_CONC_PROFILE=1``: the CPU time every process on the machine used over the
+    8-at-once run (from creating the probes to the last result + 0.5 s), and a V8 CPU profile of
+    the hub page (Chrome DevTools Protocol) printed as its main thread's busy time and where it
+    went, by function (self time). Off by default: the profiler itself costs the page time."""
+
+    def __init__(self, page):
+        self.cdp = None
+        if os.environ.get("P2P_CONC_PROFILE"):
+            self.cpu0 = _cpu_by_command()
+            self.t0 = time.monotonic()
+            self.cdp = page.context.new_cdp_session(page)
+            self.cdp.send("Profiler.enable")
+            self.cdp.send("Profiler.setSamplingInterval", {"interval": 200})
+            self.cdp.send("Profiler.start")
+
+    def report(self, label):
+        if self.cdp is None:
+            return
+        wall = time.monotonic() - self.t0
+        cpu1 = _cpu_by_command()
+        used = {k: cpu1[k] - self.cpu0.get(k, 0.0) for k in cpu1}
+        print(f"\n  [profile {label}] CPU time of the machine's processes over {wall * 1000:.0f} ms (2 cores: "
+              f"{2000 * wall:.0f} ms available): " + ", ".join(
+                  f"{k} {v * 1000:.0f} ms" for k, v in sorted(used.items(), key=lambda kv: -kv[1]) if v > 0.005))
+        prof = self.cdp.send("Profiler.stop")["profile"]
+        self.cdp.detach()
+        nodes = {n["id"]: n for n in prof["nodes"]}
+        by = collections.Counter()
+        for nid, dt in zip(prof["samples"], prof["timeDeltas"]):
+            cf = nodes[nid]["callFrame"]
+            url = cf.get("url", "").rsplit("/", 1)[-1]
+            by[f"{cf.get('functionName') or '(anonymous)'} {url}:{cf.get('lineNumber', -1) + 1}".strip()] += dt / 1000.0
+        span = (prof["endTime"] - prof["startTime"]) / 1000.0
+        idle = sum(v for k, v in by.items() if k.startswith("(idle)"))
+        print(f"\n  [profile {label}] hub main thread over {span:.0f} ms: busy {span - idle:.0f} ms; by self time:")
+        for k, v in by.most_common(25):
+            if not k.startswith("(idle)"):
+                print(f"    {v:7.1f} ms  {k}")
+
+
+def _cpu_by_command() -> dict:
+    """CPU seconds (user + system) so far of every process on the machine, summed by command
+    name (/proc; processes that ended in between are missed)."""
+    out = collections.Counter()
+    tick = os.sysconf("SC_CLK_TCK")
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        out[name] += (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def _cast(rel4, kind):
@@ -113,8 +175,10 @@ def test_bare_reference_8_at_once(server, rel4):
         t = times(hub, res["probe_session_id"])
         single.append(t["result"] - t["prepare"])
         time.sleep(0.2)
+    prof = _Profile(hub.page)
     pids = _create_together(server, hub, peers)
     results = _wait_results(server, hub, peers, pids)
+    prof.report("bare")
     for p in peers:
         assert results[p.subject]["completed"], results[p.subject]
     hub_times = [times(hub, pids[p.subject])["result"] - times(hub, pids[p.subject])["prepare"] for p in peers]
@@ -135,8 +199,10 @@ def test_one_page_probes_8_peers_at_once(server, rel4):
         single_srv.append(res["elapsed_ms"])
 
     pcs0 = hub.page.evaluate("() => window.__probe.counts.pcs")
+    prof = _Profile(hub.page)
     pids = _create_together(server, hub, peers)
     results = _wait_results(server, hub, peers, pids)
+    prof.report("ours")
 
     # all 16 results succeed, exactly once each, each on its own session and connection
     assert len(set(pids.values())) == N_PEERS, pids
