@@ -24,7 +24,10 @@ if dpkg-query -W -f='${Status}' binaryen 2>/dev/null | grep -q "install ok insta
   log "WARNING: Debian's binaryen (wasm-opt 108) is installed; it breaks wasm output. We use npm binaryen 132 explicitly."
 fi
 
-# --- Rust: wasm target, wasm-pack, wasm-bindgen CLI (exact match with the crate), geckodriver --
+# --- Rust: clippy and rustfmt, wasm target, wasm-pack, wasm-bindgen CLI (exact match with the crate), geckodriver --
+for c in clippy rustfmt; do
+  rustup component list --installed | grep -q "^$c" || { log "rustup component add $c"; rustup component add "$c"; }
+done
 rustup target list --installed | grep -qx wasm32-unknown-unknown || { log "rustup target add wasm32-unknown-unknown"; rustup target add wasm32-unknown-unknown; }
 if [ "$(wasm-pack --version 2>/dev/null || true)" != "wasm-pack 0.15.1" ]; then
   log "cargo install wasm-pack 0.15.1"; cargo install wasm-pack --version 0.15.1 --locked --force

@@ -14,6 +14,9 @@ bash scripts/setup.sh
 step "native core tests (cargo test)"
 cargo test --quiet
 
+step "cargo fmt --check (rustfmt.toml)"
+cargo fmt --check
+
 step "clippy (no unwrap/expect/panic/indexing in the library)"
 cargo clippy --quiet --target wasm32-unknown-unknown --lib --tests -- -D warnings
 cargo clippy --quiet --all-targets -- -D warnings

@@ -6,10 +6,7 @@
 //!   `attachProbeManager`.
 // One build: the package is the `std` build that `wasm-pack test` runs, with Rust's default
 // allocator. Panics abort (`panic = "abort"`); the lints below keep them out of the library.
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
-)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 extern crate alloc;
 

@@ -14,7 +14,15 @@ fn drain(p: &mut Probe) -> Vec<Output> {
 }
 
 fn cfg() -> Config {
-    Config { pings: 3, ping_interval_ms: 10.0, ping_timeout_ms: 100.0, connect_timeout_ms: 1000.0, start_timeout_ms: Some(5000.0), auto_measure: true, measure_budget_ms: 0.0 }
+    Config {
+        pings: 3,
+        ping_interval_ms: 10.0,
+        ping_timeout_ms: 100.0,
+        connect_timeout_ms: 1000.0,
+        start_timeout_ms: Some(5000.0),
+        auto_measure: true,
+        measure_budget_ms: 0.0,
+    }
 }
 
 fn sends(out: &[Output]) -> Vec<String> {
@@ -31,10 +39,33 @@ fn pong_for(ping: &str) -> String {
 }
 fn stats_with_rtt(rtt_s: f64) -> Vec<StatEntry> {
     vec![
-        StatEntry { id: "T".into(), kind: "transport".into(), selected_candidate_pair_id: Some("P".into()), ..Default::default() },
-        StatEntry { id: "P".into(), kind: "candidate-pair".into(), current_round_trip_time: Some(rtt_s), local_candidate_id: Some("L".into()), remote_candidate_id: Some("R".into()), ..Default::default() },
-        StatEntry { id: "L".into(), kind: "local-candidate".into(), candidate_type: Some("host".into()), protocol: Some("udp".into()), ..Default::default() },
-        StatEntry { id: "R".into(), kind: "remote-candidate".into(), candidate_type: Some("host".into()), ..Default::default() },
+        StatEntry {
+            id: "T".into(),
+            kind: "transport".into(),
+            selected_candidate_pair_id: Some("P".into()),
+            ..Default::default()
+        },
+        StatEntry {
+            id: "P".into(),
+            kind: "candidate-pair".into(),
+            current_round_trip_time: Some(rtt_s),
+            local_candidate_id: Some("L".into()),
+            remote_candidate_id: Some("R".into()),
+            ..Default::default()
+        },
+        StatEntry {
+            id: "L".into(),
+            kind: "local-candidate".into(),
+            candidate_type: Some("host".into()),
+            protocol: Some("udp".into()),
+            ..Default::default()
+        },
+        StatEntry {
+            id: "R".into(),
+            kind: "remote-candidate".into(),
+            candidate_type: Some("host".into()),
+            ..Default::default()
+        },
     ]
 }
 
@@ -71,7 +102,12 @@ fn initiator_offers_answerer_waits_and_buffers_candidates_until_remote_set() {
 
     let mut b = Probe::new(0.0, cfg(), Role::Answerer);
     drain(&mut b);
-    let cand = Candidate { candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host".into(), sdp_mid: Some("0".into()), sdp_m_line_index: Some(0), username_fragment: None };
+    let cand = Candidate {
+        candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host".into(),
+        sdp_mid: Some("0".into()),
+        sdp_m_line_index: Some(0),
+        username_fragment: None,
+    };
     // an offer and candidates before probe_start: kept until start
     b.handle(1.0, Input::Signal(Signal::Offer("v=0 offer".into())));
     b.handle(1.0, Input::Signal(Signal::Candidate(cand.clone())));
@@ -191,7 +227,8 @@ fn ping_median_is_used_when_stats_have_no_rtt_and_lost_pings_count() {
 fn a_steady_series_refines_the_stats_rtt_a_jittery_one_does_not() {
     use p2p_probe::core::estimate::{estimate, Evidence, Source};
     let est = |all: &[f64], stats: Option<f64>| {
-        estimate(&Evidence { all, spaced: all.get(..1).unwrap_or(&[]), stats_current_ms: stats, ..Default::default() }).map(|e| (e.rtt_ms, e.source))
+        estimate(&Evidence { all, spaced: all.get(..1).unwrap_or(&[]), stats_current_ms: stats, ..Default::default() })
+            .map(|e| (e.rtt_ms, e.source))
     };
     // steady: the median 0.5 ms above the fastest ping, 51.4 below Chromium's whole-ms 52
     let steady = [51.9, 51.4, 51.9, 52.4, 51.9];
@@ -540,7 +577,11 @@ fn two_probes_back_to_back_on_a_simulated_clock() {
         };
         if let Some(pos) = in_flight.iter().position(|m| m.0 <= now) {
             let (_, to_b, text) = in_flight.remove(pos);
-            if to_b { b.handle(now, Input::Message(&text)) } else { a.handle(now, Input::Message(&text)) }
+            if to_b {
+                b.handle(now, Input::Message(&text))
+            } else {
+                a.handle(now, Input::Message(&text))
+            }
         } else {
             for (i, p) in [&mut a, &mut b].into_iter().enumerate() {
                 if timers[i].armed_at().is_some_and(|t| t <= now) {
@@ -734,7 +775,11 @@ fn the_answerer_chains_itself_when_the_peers_chain_stops_before_its_series_is_go
     let mut t = 200.0;
     let mut chained_at = 0.0;
     for (k, rtt) in [(100u64, 47.0), (101, 66.0), (102, 39.0)] {
-        let ping = if k == 100 { codec::encode_ping(k, 0) } else { codec::encode_ping_chained(k, 0, Some(codec::Chain::After(k - 1))) };
+        let ping = if k == 100 {
+            codec::encode_ping(k, 0)
+        } else {
+            codec::encode_ping_chained(k, 0, Some(codec::Chain::After(k - 1)))
+        };
         p.handle(t, Input::Message(&ping));
         let pongs = sends(&drain(&mut p));
         assert!(pongs.iter().any(|s| s.contains("\"pong\"")), "{pongs:?}");
@@ -790,7 +835,12 @@ fn initiator_pings_the_answerer_never_heard_are_sent_again_when_its_pings_arrive
     }
     let r = report.expect("a result");
     assert!(r.error.is_none() && r.rtt_ms.is_some(), "{r:?}");
-    assert_eq!((r.series.samples, r.series.lost), (3, 0), "the unheard pings are neither samples nor losses: {:?}", r.series);
+    assert_eq!(
+        (r.series.samples, r.series.lost),
+        (3, 0),
+        "the unheard pings are neither samples nor losses: {:?}",
+        r.series
+    );
 }
 
 #[test]

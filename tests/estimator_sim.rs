@@ -49,7 +49,11 @@ impl Dir {
         if rng.next() < spec.loss {
             return None;
         }
-        let delay = if now - self.last_arrival < 1.0 { self.last_delay } else { spec.one_way + rng.uniform(-spec.jitter, spec.jitter) };
+        let delay = if now - self.last_arrival < 1.0 {
+            self.last_delay
+        } else {
+            spec.one_way + rng.uniform(-spec.jitter, spec.jitter)
+        };
         self.last_arrival = now;
         self.last_delay = delay;
         let t = (now + delay).max(self.last_release);
@@ -80,7 +84,12 @@ struct Outcome {
 
 fn stats(current_s: f64, mean_s: f64, responses: f64) -> Vec<StatEntry> {
     vec![
-        StatEntry { id: "T".into(), kind: "transport".into(), selected_candidate_pair_id: Some("P".into()), ..Default::default() },
+        StatEntry {
+            id: "T".into(),
+            kind: "transport".into(),
+            selected_candidate_pair_id: Some("P".into()),
+            ..Default::default()
+        },
         StatEntry {
             id: "P".into(),
             kind: "candidate-pair".into(),
@@ -91,8 +100,19 @@ fn stats(current_s: f64, mean_s: f64, responses: f64) -> Vec<StatEntry> {
             remote_candidate_id: Some("R".into()),
             ..Default::default()
         },
-        StatEntry { id: "L".into(), kind: "local-candidate".into(), candidate_type: Some("host".into()), protocol: Some("udp".into()), ..Default::default() },
-        StatEntry { id: "R".into(), kind: "remote-candidate".into(), candidate_type: Some("host".into()), ..Default::default() },
+        StatEntry {
+            id: "L".into(),
+            kind: "local-candidate".into(),
+            candidate_type: Some("host".into()),
+            protocol: Some("udp".into()),
+            ..Default::default()
+        },
+        StatEntry {
+            id: "R".into(),
+            kind: "remote-candidate".into(),
+            candidate_type: Some("host".into()),
+            ..Default::default()
+        },
     ]
 }
 
@@ -101,7 +121,11 @@ fn run(spec: LinkSpec, legacy: [bool; 2], seed: u64) -> Outcome {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let truth = 2.0 * spec.one_way;
     // ICE round trips: whole ms, about +1 ms, the mean over 4 checks of the jittery path
-    let ice: Vec<f64> = (0..4).map(|_| (truth + 1.0 + rng.uniform(-spec.jitter, spec.jitter) + rng.uniform(-spec.jitter, spec.jitter)).round()).collect();
+    let ice: Vec<f64> = (0..4)
+        .map(|_| {
+            (truth + 1.0 + rng.uniform(-spec.jitter, spec.jitter) + rng.uniform(-spec.jitter, spec.jitter)).round()
+        })
+        .collect();
     let ice_mean = ice.iter().sum::<f64>() / 4.0;
     let cfg = Config::default();
     let mut peers: Vec<Peer> = (0..2)
@@ -116,7 +140,10 @@ fn run(spec: LinkSpec, legacy: [bool; 2], seed: u64) -> Outcome {
             }
         })
         .collect();
-    let mut dirs = [Dir { last_release: 0.0, last_arrival: -1e9, last_delay: 0.0 }, Dir { last_release: 0.0, last_arrival: -1e9, last_delay: 0.0 }];
+    let mut dirs = [
+        Dir { last_release: 0.0, last_arrival: -1e9, last_delay: 0.0 },
+        Dir { last_release: 0.0, last_arrival: -1e9, last_delay: 0.0 },
+    ];
     // (handled at, to side, text)
     let mut inbox: Vec<(f64, usize, String)> = vec![];
     let mut stats_due: Vec<(f64, usize)> = vec![];
@@ -335,7 +362,11 @@ fn a_jittery_order_keeping_link_runs_the_chain_and_beats_the_legacy_client() {
         let spec = LinkSpec { one_way: 25.0, jitter, loss: 0.01, busy: 0.0 };
         let (t, _) = tally(spec, [false, false], 150);
         let (_, legacy) = tally(spec, [false, true], 150);
-        let (med, ours_p90, legacy_p90) = (median(t.errors.clone()), p90(t.errors.iter().map(|e| e.abs()).collect()), p90(legacy.iter().map(|e| e.abs()).collect()));
+        let (med, ours_p90, legacy_p90) = (
+            median(t.errors.clone()),
+            p90(t.errors.iter().map(|e| e.abs()).collect()),
+            p90(legacy.iter().map(|e| e.abs()).collect()),
+        );
         let coverage = t.covered as f64 / t.results as f64;
         eprintln!("±{jitter}: median error {med:+.2}, p90 |error| {ours_p90:.2} (legacy {legacy_p90:.2}), coverage {coverage:.2}, chained {}/{}", t.chained, t.results);
         assert!(t.chained as f64 >= 0.9 * t.results as f64, "the chained phase ran in {}/{}", t.chained, t.results);
@@ -398,7 +429,12 @@ fn a_short_path_between_loaded_pages_keeps_the_chain_spaced_and_both_sides_hones
     assert!((sa - si).abs() <= 1.0, "sample medians: initiator {si}, answerer {sa}");
     // the estimate reads the path, not the hosts' noise (+5.8 / +6.0 ms, two handlings of
     // 0-6 ms, before the host-delay rule): the fastest ping at the ICE mean; both sides alike
-    assert!((mi - ma).abs() <= 1.0 && mi.abs() <= 1.5 && ma.abs() <= 1.5, "initiator {:?}\nanswerer {:?}", errors[0], errors[1]);
+    assert!(
+        (mi - ma).abs() <= 1.0 && mi.abs() <= 1.5 && ma.abs() <= 1.5,
+        "initiator {:?}\nanswerer {:?}",
+        errors[0],
+        errors[1]
+    );
 }
 
 #[test]
@@ -412,9 +448,17 @@ fn a_clean_path_between_pages_that_handle_messages_late_reads_the_path() {
         let (t, _) = tally(spec, [false, false], 100);
         let within = t.errors.iter().filter(|e| (-0.5..=1.5).contains(*e)).count();
         let med = median(t.errors.clone());
-        eprintln!("{one_way}/{one_way}, busy 0-{busy}: median error {med:+.2}, {within}/{} within -0.5..+1.5, coverage {}/{}", t.results, t.covered, t.results);
+        eprintln!(
+            "{one_way}/{one_way}, busy 0-{busy}: median error {med:+.2}, {within}/{} within -0.5..+1.5, coverage {}/{}",
+            t.results, t.covered, t.results
+        );
         assert!((0.0..=1.5).contains(&med), "{one_way}/{busy}: median error {med}");
-        assert!(within as f64 >= 0.95 * t.results as f64, "{one_way}/{busy}: {within}/{} within: {:?}", t.results, t.errors);
+        assert!(
+            within as f64 >= 0.95 * t.results as f64,
+            "{one_way}/{busy}: {within}/{} within: {:?}",
+            t.results,
+            t.errors
+        );
         assert!(t.covered as f64 >= 0.9 * t.results as f64, "{one_way}/{busy}: coverage {}/{}", t.covered, t.results);
     }
 }

@@ -13,7 +13,15 @@ fn drain(p: &mut Probe) -> Vec<Output> {
 }
 
 fn cfg(pings: u32) -> Config {
-    Config { pings, ping_interval_ms: 10.0, ping_timeout_ms: 100.0, connect_timeout_ms: 1000.0, start_timeout_ms: Some(5000.0), auto_measure: true, measure_budget_ms: 0.0 }
+    Config {
+        pings,
+        ping_interval_ms: 10.0,
+        ping_timeout_ms: 100.0,
+        connect_timeout_ms: 1000.0,
+        start_timeout_ms: Some(5000.0),
+        auto_measure: true,
+        measure_budget_ms: 0.0,
+    }
 }
 
 fn stages(out: &[Output]) -> Vec<&'static str> {
@@ -43,7 +51,11 @@ fn series_late(n: u32, legacy: bool, fate: impl Fn(u64) -> (bool, bool), late: O
                     let (arrives, comes_back) = fate(seq);
                     if arrives {
                         heard += 1;
-                        let pong = if legacy { codec::encode_pong(seq_raw, ts_raw) } else { codec::encode_pong_rx(seq_raw, ts_raw, Some(heard)) };
+                        let pong = if legacy {
+                            codec::encode_pong(seq_raw, ts_raw)
+                        } else {
+                            codec::encode_pong_rx(seq_raw, ts_raw, Some(heard))
+                        };
                         if comes_back {
                             inbox.push((now + if late == Some(seq) { 400.0 } else { 4.0 }, pong));
                         }
@@ -142,7 +154,10 @@ fn setup_is_split_at_the_steps_the_browser_reports() {
     p.handle(100.0, Input::ChannelOpen);
     p.handle(200.0, Input::Close);
     let r = drain(&mut p).into_iter().find_map(|o| if let Output::Done(r) = o { Some(r) } else { None }).unwrap();
-    assert_eq!(r.setup, Setup { signaling_ms: Some(12.0), ice_ms: Some(13.0), dtls_ms: Some(5.0), channel_ms: Some(20.0) });
+    assert_eq!(
+        r.setup,
+        Setup { signaling_ms: Some(12.0), ice_ms: Some(13.0), dtls_ms: Some(5.0), channel_ms: Some(20.0) }
+    );
     assert_eq!(r.setup_ms, Some(50.0));
 
     // a browser that reports no connectionState: DTLS is null, the channel part runs from ICE
@@ -230,7 +245,8 @@ fn an_aborted_measurement_leaves_the_connection_usable() {
     p.handle(2.0, Input::ChannelOpen);
     drain(&mut p);
     p.handle(10.0, Input::Measure(spec));
-    let pings: Vec<String> = drain(&mut p).into_iter().filter_map(|o| if let Output::Send(s) = o { Some(s) } else { None }).collect();
+    let pings: Vec<String> =
+        drain(&mut p).into_iter().filter_map(|o| if let Output::Send(s) = o { Some(s) } else { None }).collect();
     assert_eq!(pings.len(), 2);
     p.handle(11.0, Input::AbortMeasure);
     assert!(drain(&mut p).is_empty(), "the shell settles the promise: the core says nothing");
@@ -244,7 +260,8 @@ fn an_aborted_measurement_leaves_the_connection_usable() {
     // the next measureRTT() runs as usual
     p.handle(20.0, Input::Measure(spec));
     let out = drain(&mut p);
-    let next: Vec<String> = out.iter().filter_map(|o| if let Output::Send(s) = o { Some(s.clone()) } else { None }).collect();
+    let next: Vec<String> =
+        out.iter().filter_map(|o| if let Output::Send(s) = o { Some(s.clone()) } else { None }).collect();
     assert_eq!(next.len(), 2);
     for ping in &next {
         let Ok(Wire::Ping { seq_raw, ts_raw, .. }) = codec::decode(ping) else { panic!() };
@@ -252,7 +269,8 @@ fn an_aborted_measurement_leaves_the_connection_usable() {
     }
     drain(&mut p);
     p.handle(23.5, Input::Stats(None));
-    let r = drain(&mut p).into_iter().find_map(|o| if let Output::MeasureDone(r) = o { Some(r) } else { None }).unwrap();
+    let r =
+        drain(&mut p).into_iter().find_map(|o| if let Output::MeasureDone(r) = o { Some(r) } else { None }).unwrap();
     assert_eq!(r.rtt_ms, Some(3.0));
     assert_eq!((r.series.sent, r.series.lost), (2, 0));
     // abort in auto mode is not a thing: a manager probe ignores it

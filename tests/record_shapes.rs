@@ -39,7 +39,11 @@ fn shapes() -> Vec<(&'static str, Report)> {
         lost_out: pair.is_some().then_some(1),
         lost_back: pair.is_some().then_some(0),
         rtt_ms: stats.or(series.median_ms),
-        estimate: Some(Estimate { rtt_ms: stats.or(series.median_ms).unwrap_or(0.0), ci95_ms: (50.1111, 52.2222), source: if stats.is_some() { Source::Stats } else { Source::Pings } }),
+        estimate: Some(Estimate {
+            rtt_ms: stats.or(series.median_ms).unwrap_or(0.0),
+            ci95_ms: (50.1111, 52.2222),
+            source: if stats.is_some() { Source::Stats } else { Source::Pings },
+        }),
         chained: if stats.is_some() { None } else { Some(9) },
         transport_ms: stats,
         series,
@@ -55,10 +59,28 @@ fn shapes() -> Vec<(&'static str, Report)> {
         ("success-relay", ok(Some(pair("relay", "host", "udp")), Some(52.0))),
         ("success-pings-only", ok(None, None)),
     ];
-    for e in [ProbeError::ConnectTimeout, ProbeError::IceFailed, ProbeError::PeerClosed, ProbeError::NotStarted, ProbeError::Closed, ProbeError::WebRtc, ProbeError::Cancelled] {
+    for e in [
+        ProbeError::ConnectTimeout,
+        ProbeError::IceFailed,
+        ProbeError::PeerClosed,
+        ProbeError::NotStarted,
+        ProbeError::Closed,
+        ProbeError::WebRtc,
+        ProbeError::Cancelled,
+    ] {
         out.push((e.code(), Report { error: Some(e), ..Report::default() }));
     }
-    out.push(("no_rtt", Report { series: summarize(&[], 5), pair: Some(pair("host", "prflx", "udp")), setup_ms: Some(40.0), measure_ms: Some(2500.0), error: Some(ProbeError::NoRtt), ..Report::default() }));
+    out.push((
+        "no_rtt",
+        Report {
+            series: summarize(&[], 5),
+            pair: Some(pair("host", "prflx", "udp")),
+            setup_ms: Some(40.0),
+            measure_ms: Some(2500.0),
+            error: Some(ProbeError::NoRtt),
+            ..Report::default()
+        },
+    ));
     out
 }
 
@@ -68,7 +90,9 @@ fn every_result_shape_serialises_as_the_types_declare_and_is_written_for_the_www
     for (name, r) in shapes() {
         let v = serde_json::to_value(ProbeRecord::new("probe_x", &r)).unwrap();
         let o = v.as_object().unwrap();
-        for k in ["probe_session_id", "rtt_ms", "success", "rtt", "stats_rtt_ms", "connection", "setup_ms", "measure_ms"] {
+        for k in
+            ["probe_session_id", "rtt_ms", "success", "rtt", "stats_rtt_ms", "connection", "setup_ms", "measure_ms"]
+        {
             assert!(o.contains_key(k), "{name}: {k} missing: {v}");
         }
         assert_eq!(o["success"], Value::Bool(r.success()), "{name}");
@@ -84,16 +108,29 @@ fn every_result_shape_serialises_as_the_types_declare_and_is_written_for_the_www
         // the path behind the number: relay details only on a relayed pair, never an address
         // of the participant (families only)
         if let Some(c) = o["connection"].as_object() {
-            for k in ["relay_protocol", "relay_host", "relay_port", "local_address_family", "remote_address_family", "network_type"] {
+            for k in [
+                "relay_protocol",
+                "relay_host",
+                "relay_port",
+                "local_address_family",
+                "remote_address_family",
+                "network_type",
+            ] {
                 assert!(c.contains_key(k), "{name}: connection.{k} missing");
             }
             assert_eq!(c["relay_host"].is_null(), c["type"] != "relay", "{name}: {c:?}");
-            assert!(!v.to_string().contains("192.0.2.10") && !v.to_string().contains("2001:db8::7") || c["type"] == "relay", "{name}: an address leaked: {v}");
+            assert!(
+                !v.to_string().contains("192.0.2.10") && !v.to_string().contains("2001:db8::7") || c["type"] == "relay",
+                "{name}: an address leaked: {v}"
+            );
         }
         for k in ["signaling_ms", "ice_ms", "dtls_ms", "channel_ms"] {
             assert!(o["setup"].as_object().is_some_and(|s| s.contains_key(k)), "{name}: setup.{k}");
         }
-        assert!(o["rtt"].as_object().is_some_and(|s| s.contains_key("lost_out") && s.contains_key("lost_back")), "{name}");
+        assert!(
+            o["rtt"].as_object().is_some_and(|s| s.contains_key("lost_out") && s.contains_key("lost_back")),
+            "{name}"
+        );
         all.push(v);
     }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");

@@ -36,7 +36,8 @@ fn load(name: &str) -> Vec<StatEntry> {
 
 fn fixtures() -> Vec<(String, Value)> {
     let idx: Value = serde_json::from_str(&std::fs::read_to_string(format!("{DIR}/index.json")).unwrap()).unwrap();
-    let mut out: Vec<(String, Value)> = idx.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v["expect"].clone())).collect();
+    let mut out: Vec<(String, Value)> =
+        idx.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v["expect"].clone())).collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     assert!(out.len() >= 10, "fixtures present");
     assert!(out.iter().any(|(k, _)| k.starts_with("firefox")) && out.iter().any(|(k, _)| k.starts_with("chromium")));
@@ -118,7 +119,8 @@ fn without_current_round_trip_time_the_mean_over_responses_is_used() {
 fn firefox_cancelled_pairs_with_zero_rtt_are_never_chosen() {
     for name in ["firefox-loopback-offerer", "firefox-loopback-answerer"] {
         let entries = load(name);
-        let cancelled: Vec<_> = entries.iter().filter(|p| p.kind == "candidate-pair" && p.state.as_deref() != Some("succeeded")).collect();
+        let cancelled: Vec<_> =
+            entries.iter().filter(|p| p.kind == "candidate-pair" && p.state.as_deref() != Some("succeeded")).collect();
         let p = select_pair(&entries).unwrap();
         assert!(cancelled.iter().all(|c| c.id != p.pair_id), "{name}");
     }

@@ -14,8 +14,20 @@ use proptest::prelude::*;
 
 fn stats_with_rtt(rtt_s: f64) -> Vec<StatEntry> {
     vec![
-        StatEntry { id: "T".into(), kind: "transport".into(), selected_candidate_pair_id: Some("P".into()), ..Default::default() },
-        StatEntry { id: "P".into(), kind: "candidate-pair".into(), current_round_trip_time: Some(rtt_s), local_candidate_id: Some("L".into()), remote_candidate_id: Some("R".into()), ..Default::default() },
+        StatEntry {
+            id: "T".into(),
+            kind: "transport".into(),
+            selected_candidate_pair_id: Some("P".into()),
+            ..Default::default()
+        },
+        StatEntry {
+            id: "P".into(),
+            kind: "candidate-pair".into(),
+            current_round_trip_time: Some(rtt_s),
+            local_candidate_id: Some("L".into()),
+            remote_candidate_id: Some("R".into()),
+            ..Default::default()
+        },
     ]
 }
 
@@ -67,7 +79,15 @@ struct Side {
 
 /// One side, manual (`ProbeConnection`, the platform's flow: `measureRTT()` on connect) or
 /// auto (`ProbeManager`), against a scripted peer. Returns the side after everything settled.
-fn run(auto: bool, peer: PeerKind, skew: Skew, loss_every: Option<u64>, one_way: f64, jitter: f64, spec: MeasureSpec) -> (Side, f64) {
+fn run(
+    auto: bool,
+    peer: PeerKind,
+    skew: Skew,
+    loss_every: Option<u64>,
+    one_way: f64,
+    jitter: f64,
+    spec: MeasureSpec,
+) -> (Side, f64) {
     let c = Config {
         pings: spec.pings,
         ping_interval_ms: spec.interval_ms,
@@ -76,7 +96,14 @@ fn run(auto: bool, peer: PeerKind, skew: Skew, loss_every: Option<u64>, one_way:
         measure_budget_ms: spec.budget_ms,
         ..Config::default()
     };
-    let mut s = Side { p: Probe::new(0.0, c, Role::Initiator), timer: OneShot::new(), fire_at: None, measure_started: None, measure_done: vec![], dones: vec![] };
+    let mut s = Side {
+        p: Probe::new(0.0, c, Role::Initiator),
+        timer: OneShot::new(),
+        fire_at: None,
+        measure_started: None,
+        measure_done: vec![],
+        dones: vec![],
+    };
     let mut now = 0.0;
     // (arrival, text) of pongs coming back; stats answers
     let mut inbox: Vec<(f64, String)> = vec![];
@@ -94,11 +121,16 @@ fn run(auto: bool, peer: PeerKind, skew: Skew, loss_every: Option<u64>, one_way:
                     sent += 1;
                     let lost = loss_every.is_some_and(|k| sent % k == 0);
                     if let (PeerKind::Answers, false) = (peer, lost) {
-                        if let Ok(p2p_probe::core::codec::Wire::Ping { seq_raw, ts_raw, .. }) = p2p_probe::core::codec::decode(&text) {
+                        if let Ok(p2p_probe::core::codec::Wire::Ping { seq_raw, ts_raw, .. }) =
+                            p2p_probe::core::codec::decode(&text)
+                        {
                             // a jittery path (uniform-ish per ping, from the ping's number) makes
                             // an auto series go on with spaced pings
                             let spread = jitter * ((sent as f64 * 0.618_034).fract());
-                            inbox.push((now + 2.0 * one_way + spread, p2p_probe::core::codec::encode_pong(seq_raw, ts_raw)));
+                            inbox.push((
+                                now + 2.0 * one_way + spread,
+                                p2p_probe::core::codec::encode_pong(seq_raw, ts_raw),
+                            ));
                         }
                     }
                 }
@@ -155,7 +187,15 @@ fn check(auto: bool, peer: PeerKind, skew: Skew, loss_every: Option<u64>, one_wa
     check_jitter(auto, peer, skew, loss_every, one_way, 0.0, spec);
 }
 
-fn check_jitter(auto: bool, peer: PeerKind, skew: Skew, loss_every: Option<u64>, one_way: f64, jitter: f64, spec: MeasureSpec) {
+fn check_jitter(
+    auto: bool,
+    peer: PeerKind,
+    skew: Skew,
+    loss_every: Option<u64>,
+    one_way: f64,
+    jitter: f64,
+    spec: MeasureSpec,
+) {
     let (s, now) = run(auto, peer, skew, loss_every, one_way, jitter, spec);
     let started = s.measure_started.expect("measurement started");
     let bound = measure_deadline_ms(&spec) + skew.lateness() + 1e-9;
@@ -194,7 +234,8 @@ fn an_answering_peer_settles_long_before_the_deadline() {
 fn an_early_timer_leaves_the_same_deadline_armed_again() {
     // The defect this contract fixes: a timer that fires 0.5 ms before the core is due gives no
     // change of deadline; the driver must still re-arm it.
-    let c = Config { pings: 1, ping_interval_ms: 0.0, ping_timeout_ms: 100.0, auto_measure: false, ..Config::default() };
+    let c =
+        Config { pings: 1, ping_interval_ms: 0.0, ping_timeout_ms: 100.0, auto_measure: false, ..Config::default() };
     let mut p = Probe::new(0.0, c, Role::Initiator);
     let mut t = OneShot::new();
     p.handle(0.0, Input::Start);
@@ -248,7 +289,9 @@ fn a_probe_whose_timer_fires_early_still_times_out_and_reports_once() {
         }
         let mut dones = vec![];
         for _ in 0..100 {
-            dones.extend(p.take_outputs().into_iter().filter_map(|o| if let Output::Done(r) = o { Some(r) } else { None }));
+            dones.extend(
+                p.take_outputs().into_iter().filter_map(|o| if let Output::Done(r) = o { Some(r) } else { None }),
+            );
             match t.sync(p.deadline()) {
                 p2p_probe::core::Arm::Set(at) => now = Skew::Early(0.7).fire_at(at, now),
                 p2p_probe::core::Arm::Clear => break,
@@ -258,11 +301,10 @@ fn a_probe_whose_timer_fires_early_still_times_out_and_reports_once() {
             t.fired();
             p.handle(now, Input::Timer);
         }
-        let want = if started { p2p_probe::core::ProbeError::ConnectTimeout } else { p2p_probe::core::ProbeError::NotStarted };
+        let want =
+            if started { p2p_probe::core::ProbeError::ConnectTimeout } else { p2p_probe::core::ProbeError::NotStarted };
         assert_eq!(dones.len(), 1, "started={started}: {dones:?}");
         assert_eq!(dones[0].error, Some(want));
         assert!(now >= if started { 1010.0 } else { 5000.0 }, "not before its deadline: {now}");
     }
 }
-
-

@@ -166,7 +166,10 @@ async fn drop_in_probe_connections_connect_measure_and_close_twice() {
     assert_eq!(server.handler_count("alice"), 0);
     wait_for(closed.promise(), "peer sees the close").await;
     assert_eq!(failed.calls(), 0, "close() is not a failure");
-    assert!(wait_for(a.measure_rtt(None), "measureRTT after close").await.is_null(), "after close, measureRTT gives null");
+    assert!(
+        wait_for(a.measure_rtt(None), "measureRTT after close").await.is_null(),
+        "after close, measureRTT gives null"
+    );
     b.close();
     b.close();
     drop(a);
@@ -177,7 +180,8 @@ async fn drop_in_probe_connections_connect_measure_and_close_twice() {
 async fn a_peer_that_never_answers_fails_once_with_connect_timeout() {
     let server = FakeServer::new(0.0);
     let _ghost = server.socket("ghost"); // connected, but runs no client
-    let a = ProbeManager::new(server.socket("me"), "me".into(), Some(options(&[("connectTimeoutMs", 300.into())]))).unwrap();
+    let a = ProbeManager::new(server.socket("me"), "me".into(), Some(options(&[("connectTimeoutMs", 300.into())])))
+        .unwrap();
     let id = server.create_probe("me", "ghost", true);
     let got = results(&wait(server.wait_results(&id, 1, 3000.0)).await);
     assert_eq!(got.len(), 1);
@@ -218,7 +222,8 @@ async fn junk_on_the_data_channel_is_ignored_and_the_probe_succeeds() {
     let id = server.create_probe("1", "2", false);
     let peer = junk_peer(&server, "2", &id, "1");
     let warnings = count_warnings();
-    let a = ProbeConnection::new(server.socket("1"), id.clone().into(), "1".into(), "2".into(), Some(options(&[]))).unwrap();
+    let a = ProbeConnection::new(server.socket("1"), id.clone().into(), "1".into(), "2".into(), Some(options(&[])))
+        .unwrap();
     let connected = deferred();
     a.set_on_connected(Some(connected.r#fn()));
     a.start();
@@ -278,10 +283,14 @@ async fn malformed_server_events_are_ignored_without_throwing() {
 #[wasm_bindgen_test]
 fn bad_arguments_throw_real_errors_with_codes() {
     let server = FakeServer::new(0.0);
-    let e = ProbeManager::new(server.socket("1"), "1".into(), Some(options(&[("pings", "five".into())]))).err().unwrap();
+    let e =
+        ProbeManager::new(server.socket("1"), "1".into(), Some(options(&[("pings", "five".into())]))).err().unwrap();
     assert!(e.is_instance_of::<js_sys::Error>());
     assert_eq!(error_code(&e), "invalid_option");
-    let e = ProbeManager::new(server.socket("1"), "1".into(), Some(options(&[("iceTransportPolicy", "sometimes".into())]))).err().unwrap();
+    let e =
+        ProbeManager::new(server.socket("1"), "1".into(), Some(options(&[("iceTransportPolicy", "sometimes".into())])))
+            .err()
+            .unwrap();
     assert_eq!(error_code(&e), "invalid_option");
     let e = ProbeManager::new(Object::new().into(), "1".into(), None).err().unwrap();
     assert_eq!(error_code(&e), "invalid_socket");
@@ -335,7 +344,11 @@ async fn configure_checks_its_options_and_supplies_the_drop_ins_defaults() {
 fn unknown_option_keys_are_named_in_one_warning_each() {
     let server = FakeServer::new(0.0);
     let warnings = count_warnings();
-    let a = ProbeManager::new(server.socket("1"), "1".into(), Some(options(&[("pingCount", 3.into()), ("ping_interval_ms", 2.into())])));
+    let a = ProbeManager::new(
+        server.socket("1"),
+        "1".into(),
+        Some(options(&[("pingCount", 3.into()), ("ping_interval_ms", 2.into())])),
+    );
     warnings.restore();
     let a = a.expect("unknown keys are not an error");
     assert_eq!(warnings.count(), 2, "one warning per unknown key");
@@ -387,7 +400,9 @@ async fn cancel_ends_one_probe_with_cancelled_once_and_releases_it() {
     let server = FakeServer::new(0.0);
     let _ghost = server.socket("ghost"); // connected, runs no client: the probe stays connecting
     let rec = recorder();
-    let a = ProbeManager::new(server.socket("me"), "me".into(), Some(options(&[("onProgress", rec.callback().into())]))).unwrap();
+    let a =
+        ProbeManager::new(server.socket("me"), "me".into(), Some(options(&[("onProgress", rec.callback().into())])))
+            .unwrap();
     let id = server.create_probe("me", "ghost", true);
     pause(100.0).await;
     assert_eq!(a.session_count(), 1);
@@ -415,8 +430,11 @@ async fn on_progress_reports_every_phase_in_order_and_an_exception_in_it_is_warn
     let server = FakeServer::new(1.0);
     let rec = recorder();
     let bad = thrower();
-    let a = ProbeManager::new(server.socket("2"), "2".into(), Some(options(&[("onProgress", rec.callback().into())]))).unwrap();
-    let b = ProbeManager::new(server.socket("10"), "10".into(), Some(options(&[("onProgress", bad.callback().into())]))).unwrap();
+    let a = ProbeManager::new(server.socket("2"), "2".into(), Some(options(&[("onProgress", rec.callback().into())])))
+        .unwrap();
+    let b =
+        ProbeManager::new(server.socket("10"), "10".into(), Some(options(&[("onProgress", bad.callback().into())])))
+            .unwrap();
     let warned = warnings_with("onProgress threw");
     let id = server.create_probe("2", "10", false);
     let got = results(&wait(server.wait_results(&id, 2, 8000.0)).await);
@@ -432,7 +450,11 @@ async fn on_progress_reports_every_phase_in_order_and_an_exception_in_it_is_warn
     // the result carries the path and the setup split
     for r in &got {
         for k in ["signaling_ms", "ice_ms", "dtls_ms", "channel_ms"] {
-            assert!(get(r, &format!("setup.{k}")).as_f64().is_some_and(|v| v >= 0.0), "setup.{k}: {:?}", js_sys::JSON::stringify(r));
+            assert!(
+                get(r, &format!("setup.{k}")).as_f64().is_some_and(|v| v >= 0.0),
+                "setup.{k}: {:?}",
+                js_sys::JSON::stringify(r)
+            );
         }
         assert_eq!(get(r, "rtt.lost_out").as_f64(), Some(0.0), "ours on both ends: the split is known");
         assert_eq!(get(r, "rtt.lost_back").as_f64(), Some(0.0));
@@ -447,8 +469,17 @@ async fn an_aborted_measure_rtt_rejects_with_abort_error_and_the_connection_stay
     let server = FakeServer::new(0.0);
     let id = server.create_probe("alice", "bob", false);
     let rec = recorder();
-    let a = ProbeConnection::new(server.socket("alice"), id.clone().into(), "alice".into(), "bob".into(), Some(options(&[("onProgress", rec.callback().into())]))).unwrap();
-    let b = ProbeConnection::new(server.socket("bob"), id.clone().into(), "bob".into(), "alice".into(), Some(options(&[]))).unwrap();
+    let a = ProbeConnection::new(
+        server.socket("alice"),
+        id.clone().into(),
+        "alice".into(),
+        "bob".into(),
+        Some(options(&[("onProgress", rec.callback().into())])),
+    )
+    .unwrap();
+    let b =
+        ProbeConnection::new(server.socket("bob"), id.clone().into(), "bob".into(), "alice".into(), Some(options(&[])))
+            .unwrap();
     let connected = deferred();
     a.set_on_connected(Some(connected.r#fn()));
     a.start();
@@ -459,7 +490,8 @@ async fn an_aborted_measure_rtt_rejects_with_abort_error_and_the_connection_stay
     let e = aborted.expect_err("an aborted measureRTT() rejects");
     assert!(is_abort_error(&e), "a DOMException named AbortError: {e:?}");
     // already aborted: rejects at once, nothing is sent
-    let e = JsFuture::from(a.measure_rtt(Some(measure_options(3.0, 0.0, &abort_after(0.0))))).await.expect_err("rejects");
+    let e =
+        JsFuture::from(a.measure_rtt(Some(measure_options(3.0, 0.0, &abort_after(0.0))))).await.expect_err("rejects");
     assert!(is_abort_error(&e));
     // not an AbortSignal: a ProbeError
     let e = JsFuture::from(a.measure_rtt(Some(measure_options(3.0, 0.0, &"soon".into())))).await.expect_err("rejects");

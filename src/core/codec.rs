@@ -23,9 +23,9 @@
 //! iteratively (no recursion, so deep nesting cannot overflow the stack). Later duplicate keys
 //! win, as with `JSON.parse`.
 
+use super::error::WireError;
 #[allow(unused_imports)]
 use crate::prelude::*;
-use super::error::WireError;
 
 /// Messages longer than this are ignored unread (a real ping is < 100 bytes).
 pub const MAX_MESSAGE_LEN: usize = 1024;
@@ -36,7 +36,14 @@ pub enum Wire<'a> {
     /// `hold_us`: how long the sender held a chained ping after the pong it follows (`"hold"`,
     /// in µs; see the module notes).
     /// `late_ms`: the sender's timer lateness (`"late"`, see the module notes).
-    Ping { seq: u64, seq_raw: &'a str, ts_raw: Option<&'a str>, chain: Option<Chain>, hold_us: Option<u64>, late_ms: Option<u64> },
+    Ping {
+        seq: u64,
+        seq_raw: &'a str,
+        ts_raw: Option<&'a str>,
+        chain: Option<Chain>,
+        hold_us: Option<u64>,
+        late_ms: Option<u64>,
+    },
     /// `rx`: the peer's count of our pings received (`None`: a legacy pong, or a bad value).
     Pong { seq: u64, rx: Option<u64>, late_ms: Option<u64> },
 }
@@ -347,7 +354,8 @@ impl<'a> Parser<'a> {
                         b't' => out.push('\t'),
                         b'u' => {
                             let hi = self.hex4()?;
-                            let cp = if (0xD800..0xDC00).contains(&hi) && self.s.get(self.i..self.i + 2) == Some(b"\\u") {
+                            let cp = if (0xD800..0xDC00).contains(&hi) && self.s.get(self.i..self.i + 2) == Some(b"\\u")
+                            {
                                 let save = self.i;
                                 self.i += 2;
                                 let lo = self.hex4()?;
@@ -491,32 +499,97 @@ mod tests {
     #[test]
     fn legacy_ping_round_trip() {
         let w = decode(r#"{"type":"ping","seq":3,"ts":1764094812345}"#).unwrap();
-        assert_eq!(w, Wire::Ping { seq: 3, seq_raw: "3", ts_raw: Some("1764094812345"), chain: None, hold_us: None, late_ms: None });
+        assert_eq!(
+            w,
+            Wire::Ping {
+                seq: 3,
+                seq_raw: "3",
+                ts_raw: Some("1764094812345"),
+                chain: None,
+                hold_us: None,
+                late_ms: None
+            }
+        );
         if let Wire::Ping { seq_raw, ts_raw, .. } = w {
             assert_eq!(encode_pong(seq_raw, ts_raw), r#"{"type":"pong","seq":3,"ts":1764094812345}"#);
         }
         assert_eq!(encode_ping(7, 12), r#"{"type":"ping","seq":7,"ts":12}"#);
-        assert_eq!(decode(&encode_ping(0, 0)).unwrap(), Wire::Ping { seq: 0, seq_raw: "0", ts_raw: Some("0"), chain: None, hold_us: None, late_ms: None });
+        assert_eq!(
+            decode(&encode_ping(0, 0)).unwrap(),
+            Wire::Ping { seq: 0, seq_raw: "0", ts_raw: Some("0"), chain: None, hold_us: None, late_ms: None }
+        );
         // the chained-series extension, both forms, and a value that is no seq
-        assert_eq!(decode(&encode_ping_chained(4, 9, Some(Chain::After(3)))).unwrap(), Wire::Ping { seq: 4, seq_raw: "4", ts_raw: Some("9"), chain: Some(Chain::After(3)), hold_us: None, late_ms: None });
-        assert_eq!(decode(&encode_ping_chained(4, 9, Some(Chain::Start))).unwrap(), Wire::Ping { seq: 4, seq_raw: "4", ts_raw: Some("9"), chain: Some(Chain::Start), hold_us: None, late_ms: None });
-        assert_eq!(decode(r#"{"type":"ping","seq":1,"chain":{"x":[1]}}"#).unwrap(), Wire::Ping { seq: 1, seq_raw: "1", ts_raw: None, chain: Some(Chain::Start), hold_us: None, late_ms: None });
+        assert_eq!(
+            decode(&encode_ping_chained(4, 9, Some(Chain::After(3)))).unwrap(),
+            Wire::Ping {
+                seq: 4,
+                seq_raw: "4",
+                ts_raw: Some("9"),
+                chain: Some(Chain::After(3)),
+                hold_us: None,
+                late_ms: None
+            }
+        );
+        assert_eq!(
+            decode(&encode_ping_chained(4, 9, Some(Chain::Start))).unwrap(),
+            Wire::Ping {
+                seq: 4,
+                seq_raw: "4",
+                ts_raw: Some("9"),
+                chain: Some(Chain::Start),
+                hold_us: None,
+                late_ms: None
+            }
+        );
+        assert_eq!(
+            decode(r#"{"type":"ping","seq":1,"chain":{"x":[1]}}"#).unwrap(),
+            Wire::Ping { seq: 1, seq_raw: "1", ts_raw: None, chain: Some(Chain::Start), hold_us: None, late_ms: None }
+        );
         // a chained ping held after its pong says for how long (µs); a bad value reads as unknown
-        assert_eq!(encode_ping_held(4, 9, Some(Chain::After(3)), 1250), r#"{"type":"ping","seq":4,"ts":9,"chain":3,"hold":1250}"#);
-        assert_eq!(decode(&encode_ping_held(4, 9, Some(Chain::After(3)), 1250)).unwrap(), Wire::Ping { seq: 4, seq_raw: "4", ts_raw: Some("9"), chain: Some(Chain::After(3)), hold_us: Some(1250), late_ms: None });
+        assert_eq!(
+            encode_ping_held(4, 9, Some(Chain::After(3)), 1250),
+            r#"{"type":"ping","seq":4,"ts":9,"chain":3,"hold":1250}"#
+        );
+        assert_eq!(
+            decode(&encode_ping_held(4, 9, Some(Chain::After(3)), 1250)).unwrap(),
+            Wire::Ping {
+                seq: 4,
+                seq_raw: "4",
+                ts_raw: Some("9"),
+                chain: Some(Chain::After(3)),
+                hold_us: Some(1250),
+                late_ms: None
+            }
+        );
         assert_eq!(encode_ping_held(4, 9, Some(Chain::After(3)), 0), encode_ping_chained(4, 9, Some(Chain::After(3))));
-        assert_eq!(decode(r#"{"type":"ping","seq":1,"hold":"x","chain":0}"#).unwrap(), Wire::Ping { seq: 1, seq_raw: "1", ts_raw: None, chain: Some(Chain::After(0)), hold_us: Some(u64::MAX), late_ms: None });
+        assert_eq!(
+            decode(r#"{"type":"ping","seq":1,"hold":"x","chain":0}"#).unwrap(),
+            Wire::Ping {
+                seq: 1,
+                seq_raw: "1",
+                ts_raw: None,
+                chain: Some(Chain::After(0)),
+                hold_us: Some(u64::MAX),
+                late_ms: None
+            }
+        );
         // a pong never carries it: the pong of a chained ping is the legacy pong
         assert_eq!(encode_pong("4", Some("9")), r#"{"type":"pong","seq":4,"ts":9}"#);
     }
 
     #[test]
     fn pong_with_any_ts_and_whitespace_and_key_order() {
-        assert_eq!(decode(" { \"ts\" : 1.5e3 , \"seq\":12, \"type\":\"pong\" } ").unwrap(), Wire::Pong { seq: 12, rx: None, late_ms: None });
+        assert_eq!(
+            decode(" { \"ts\" : 1.5e3 , \"seq\":12, \"type\":\"pong\" } ").unwrap(),
+            Wire::Pong { seq: 12, rx: None, late_ms: None }
+        );
         // the peer's ts is never used for timing, so a pong without one is fine
         assert_eq!(decode(r#"{"type":"pong","seq":1}"#).unwrap(), Wire::Pong { seq: 1, rx: None, late_ms: None });
         // escaped type, extra nested fields
-        assert_eq!(decode(r#"{"type":"p\u006fng","x":{"a":[1,{"b":[]}],"c":"}"},"seq":2}"#).unwrap(), Wire::Pong { seq: 2, rx: None, late_ms: None });
+        assert_eq!(
+            decode(r#"{"type":"p\u006fng","x":{"a":[1,{"b":[]}],"c":"}"},"seq":2}"#).unwrap(),
+            Wire::Pong { seq: 2, rx: None, late_ms: None }
+        );
     }
 
     #[test]
@@ -524,16 +597,41 @@ mod tests {
         // ours: the legacy pong plus "rx"
         assert_eq!(encode_pong_rx("4", Some("9"), Some(3)), r#"{"type":"pong","seq":4,"ts":9,"rx":3}"#);
         assert_eq!(encode_pong_rx("4", None, Some(0)), r#"{"type":"pong","seq":4,"rx":0}"#);
-        assert_eq!(decode(&encode_pong_rx("4", Some("9"), Some(3))), Ok(Wire::Pong { seq: 4, rx: Some(3), late_ms: None }));
+        assert_eq!(
+            decode(&encode_pong_rx("4", Some("9"), Some(3))),
+            Ok(Wire::Pong { seq: 4, rx: Some(3), late_ms: None })
+        );
         // legacy pongs (probe_connection.js builds them from seq and ts only): no rx
-        assert_eq!(decode(r#"{"type":"pong","seq":4,"ts":1764094812345}"#), Ok(Wire::Pong { seq: 4, rx: None, late_ms: None }));
+        assert_eq!(
+            decode(r#"{"type":"pong","seq":4,"ts":1764094812345}"#),
+            Ok(Wire::Pong { seq: 4, rx: None, late_ms: None })
+        );
         assert_eq!(decode(r#"{"ts":1.5,"type":"pong","seq":0}"#), Ok(Wire::Pong { seq: 0, rx: None, late_ms: None }));
         // "late": on our pongs, and on chained pings only
-        assert_eq!(encode_pong_late("4", Some("9"), Some(3), Some(12)), r#"{"type":"pong","seq":4,"ts":9,"rx":3,"late":12}"#);
-        assert_eq!(decode(&encode_pong_late("4", Some("9"), Some(3), Some(12))), Ok(Wire::Pong { seq: 4, rx: Some(3), late_ms: Some(12) }));
-        assert_eq!(encode_ping_late(4, 9, Some(Chain::After(3)), 1250, Some(0)), r#"{"type":"ping","seq":4,"ts":9,"chain":3,"hold":1250,"late":0}"#);
+        assert_eq!(
+            encode_pong_late("4", Some("9"), Some(3), Some(12)),
+            r#"{"type":"pong","seq":4,"ts":9,"rx":3,"late":12}"#
+        );
+        assert_eq!(
+            decode(&encode_pong_late("4", Some("9"), Some(3), Some(12))),
+            Ok(Wire::Pong { seq: 4, rx: Some(3), late_ms: Some(12) })
+        );
+        assert_eq!(
+            encode_ping_late(4, 9, Some(Chain::After(3)), 1250, Some(0)),
+            r#"{"type":"ping","seq":4,"ts":9,"chain":3,"hold":1250,"late":0}"#
+        );
         assert_eq!(encode_ping_late(4, 9, None, 0, Some(7)), encode_ping(4, 9));
-        assert_eq!(decode(&encode_ping_late(4, 9, Some(Chain::Start), 0, Some(7))).unwrap(), Wire::Ping { seq: 4, seq_raw: "4", ts_raw: Some("9"), chain: Some(Chain::Start), hold_us: None, late_ms: Some(7) });
+        assert_eq!(
+            decode(&encode_ping_late(4, 9, Some(Chain::Start), 0, Some(7))).unwrap(),
+            Wire::Ping {
+                seq: 4,
+                seq_raw: "4",
+                ts_raw: Some("9"),
+                chain: Some(Chain::Start),
+                hold_us: None,
+                late_ms: Some(7)
+            }
+        );
         for bad in ["-1", "1.5", "\"3\"", "null", "[]", "1e400"] {
             let msg = format!(r#"{{"type":"pong","seq":4,"late":{bad}}}"#);
             assert_eq!(decode(&msg), Ok(Wire::Pong { seq: 4, rx: None, late_ms: None }), "{msg}");
@@ -544,12 +642,18 @@ mod tests {
             assert_eq!(decode(&msg), Ok(Wire::Pong { seq: 4, rx: None, late_ms: None }), "{msg}");
         }
         // rx on a ping is ignored (pings are answered from seq and ts alone)
-        assert_eq!(decode(r#"{"type":"ping","seq":1,"ts":2,"rx":5}"#).unwrap(), Wire::Ping { seq: 1, seq_raw: "1", ts_raw: Some("2"), chain: None, hold_us: None, late_ms: None });
+        assert_eq!(
+            decode(r#"{"type":"ping","seq":1,"ts":2,"rx":5}"#).unwrap(),
+            Wire::Ping { seq: 1, seq_raw: "1", ts_raw: Some("2"), chain: None, hold_us: None, late_ms: None }
+        );
     }
 
     #[test]
     fn duplicate_keys_last_wins_like_json_parse() {
-        assert_eq!(decode(r#"{"type":"ping","type":"pong","seq":1,"seq":2}"#).unwrap(), Wire::Pong { seq: 2, rx: None, late_ms: None });
+        assert_eq!(
+            decode(r#"{"type":"ping","type":"pong","seq":1,"seq":2}"#).unwrap(),
+            Wire::Pong { seq: 2, rx: None, late_ms: None }
+        );
     }
 
     #[test]
@@ -596,7 +700,10 @@ mod tests {
         assert_eq!(decode(&deep), Ok(Wire::Pong { seq: 1, rx: None, late_ms: None }));
         let unbalanced = format!("{{\"type\":\"pong\",\"seq\":1,\"d\":{}}}", "[".repeat(500));
         assert_eq!(decode(&unbalanced), Err(WireError::NotJson));
-        assert_eq!(decode("{\"type\":\"pong\",\"seq\":9007199254740992}"), Ok(Wire::Pong { seq: 1 << 53, rx: None, late_ms: None }));
+        assert_eq!(
+            decode("{\"type\":\"pong\",\"seq\":9007199254740992}"),
+            Ok(Wire::Pong { seq: 1 << 53, rx: None, late_ms: None })
+        );
         assert_eq!(decode("{\"type\":\"pong\",\"seq\":9007199254740993}"), Err(WireError::BadSeq));
     }
 

@@ -285,7 +285,11 @@ pub fn near_zero(fastest: f64, coarse: f64) -> bool {
 /// The extra interval width of a series on a whole-ms clock: [`COARSE_CLOCK_MS`] when every
 /// sample is a whole number of ms.
 pub fn coarse_ms(all: &[f64]) -> f64 {
-    if all.iter().all(|x| x.fract() == 0.0) { COARSE_CLOCK_MS } else { 0.0 }
+    if all.iter().all(|x| x.fract() == 0.0) {
+        COARSE_CLOCK_MS
+    } else {
+        0.0
+    }
 }
 
 /// The Hodges–Lehmann location of `v` and its distribution-free 95 % interval (the module
@@ -437,7 +441,8 @@ pub fn estimate(e: &Evidence<'_>) -> Option<Estimate> {
     }
     // the spaced ones while enough of them are in time, else every answer in time (at least
     // half of them: the cut is above their lower median)
-    let spaced = if spaced_in.len() >= MIN_SPACED.min(all_in.len()) && !spaced_in.is_empty() { &spaced_in } else { &all_in };
+    let spaced =
+        if spaced_in.len() >= MIN_SPACED.min(all_in.len()) && !spaced_in.is_empty() { &spaced_in } else { &all_in };
     let (rtt, (lo, hi)) = hodges_lehmann(spaced)?;
     // Queueing only ever adds delay: what the link still holds of ours behind other packets
     // reads high, never low. Measured on order-keeping links, the chained samples' location read
@@ -480,12 +485,15 @@ mod tests {
     #[test]
     fn steady_series_reports_the_fastest_or_a_lower_stats_rtt() {
         let all = [50.9, 50.7, 51.2, 50.8, 51.0];
-        let e = estimate(&Evidence { all: &all, spaced: &all[..1], stats_current_ms: Some(52.0), ..Default::default() }).unwrap();
+        let e =
+            estimate(&Evidence { all: &all, spaced: &all[..1], stats_current_ms: Some(52.0), ..Default::default() })
+                .unwrap();
         assert_eq!((e.rtt_ms, e.source), (50.7, Source::Pings));
         assert!(e.ci95_ms.0 <= 49.7 && e.ci95_ms.1 >= 51.2, "{e:?}");
         // half the answers late (retransmitted by the link): still a steady path
         assert!(is_steady(&[51.0, 99.8, 51.3, 149.2], None));
-        let e = estimate(&Evidence { all: &all, spaced: &[], stats_current_ms: Some(50.0), ..Default::default() }).unwrap();
+        let e =
+            estimate(&Evidence { all: &all, spaced: &[], stats_current_ms: Some(50.0), ..Default::default() }).unwrap();
         assert_eq!((e.rtt_ms, e.source), (50.0, Source::Stats));
         assert!(e.ci95_ms.0 <= 49.5);
     }
@@ -493,7 +501,13 @@ mod tests {
     #[test]
     fn a_stats_rtt_of_zero_yields_to_the_pings() {
         let all = [0.6, 0.5, 0.7];
-        let e = estimate(&Evidence { all: &all, stats_current_ms: Some(0.0), transport_ms: Some(0.0), ..Default::default() }).unwrap();
+        let e = estimate(&Evidence {
+            all: &all,
+            stats_current_ms: Some(0.0),
+            transport_ms: Some(0.0),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!((e.rtt_ms, e.source), (0.5, Source::Pings));
     }
 
@@ -502,7 +516,14 @@ mod tests {
         // loopback with 8 setups at once: one answer at the path, the rest the hosts'; the ICE
         // mean inflated and our timers late
         let all = [0.7, 4.2, 9.8, 17.0, 5.5];
-        let ev = Evidence { all: &all, spaced: &all[..1], transport_ms: Some(12.0), transport_checks: 3.0, lag_ms: Some(12.0), ..Default::default() };
+        let ev = Evidence {
+            all: &all,
+            spaced: &all[..1],
+            transport_ms: Some(12.0),
+            transport_checks: 3.0,
+            lag_ms: Some(12.0),
+            ..Default::default()
+        };
         let e = estimate(&ev).unwrap();
         assert_eq!((e.rtt_ms, e.source, e.ci95_ms), (0.7, Source::Pings, (0.0, 1.2)));
         assert!(e.good_enough(), "the series stops here: {e:?}");
@@ -524,33 +545,94 @@ mod tests {
     fn busy_page_trusts_the_transport() {
         // every ping 20-40 ms late, the transport says 50.6
         let all = [71.0, 88.0, 80.0, 92.0, 75.0];
-        let e = estimate(&Evidence { all: &all, spaced: &all, transport_ms: Some(50.6), transport_checks: 4.0, ..Default::default() }).unwrap();
+        let e = estimate(&Evidence {
+            all: &all,
+            spaced: &all,
+            transport_ms: Some(50.6),
+            transport_checks: 4.0,
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!((e.rtt_ms, e.source), (50.6, Source::Stats));
         assert!((e.ci95_ms.0 - 47.6).abs() < 1e-9 && (e.ci95_ms.1 - 51.6).abs() < 1e-9, "{e:?}");
         // the same against one ICE check: not trusted to overrule the pings
-        let one = estimate(&Evidence { all: &all, spaced: &all, transport_ms: Some(50.6), transport_checks: 1.0, ..Default::default() }).unwrap();
+        let one = estimate(&Evidence {
+            all: &all,
+            spaced: &all,
+            transport_ms: Some(50.6),
+            transport_checks: 1.0,
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(one.source, Source::Pings);
         // ... unless every ping is several times slower than it (a page's first probe after load)
         let slow = [27.0, 29.5, 31.0, 28.4, 30.2];
-        let e = estimate(&Evidence { all: &slow, spaced: &slow, stats_current_ms: Some(5.0), transport_ms: Some(5.0), transport_checks: 1.0, ..Default::default() }).unwrap();
+        let e = estimate(&Evidence {
+            all: &slow,
+            spaced: &slow,
+            stats_current_ms: Some(5.0),
+            transport_ms: Some(5.0),
+            transport_checks: 1.0,
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!((e.rtt_ms, e.source), (5.0, Source::Stats));
         // the latest check below the mean: the lower envelope
-        let e = estimate(&Evidence { all: &all, spaced: &all, stats_current_ms: Some(51.0), transport_ms: Some(53.3), transport_checks: 4.0, ..Default::default() }).unwrap();
+        let e = estimate(&Evidence {
+            all: &all,
+            spaced: &all,
+            stats_current_ms: Some(51.0),
+            transport_ms: Some(53.3),
+            transport_checks: 4.0,
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!((e.rtt_ms, e.source), (51.0, Source::Stats));
         // our own timers late: even with one clean ping
         let all = [50.9, 88.0, 80.0, 92.0, 75.0];
-        let e = estimate(&Evidence { all: &all, spaced: &all, transport_ms: Some(51.0), lag_ms: Some(15.0), ..Default::default() }).unwrap();
+        let e = estimate(&Evidence {
+            all: &all,
+            spaced: &all,
+            transport_ms: Some(51.0),
+            lag_ms: Some(15.0),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(e.source, Source::Stats);
         // one lucky ping, our timers on time, the peer's page busy: most pings far too slow
-        let e = estimate(&Evidence { all: &all, spaced: &all, transport_ms: Some(51.0), transport_checks: 3.0, lag_ms: Some(3.0), ..Default::default() }).unwrap();
+        let e = estimate(&Evidence {
+            all: &all,
+            spaced: &all,
+            transport_ms: Some(51.0),
+            transport_checks: 3.0,
+            lag_ms: Some(3.0),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(e.source, Source::Stats);
         // the fastest ping at the ICE mean, the chained ones ~20 ms above it (both pages busy)
         let all = [51.0, 74.0, 70.5, 96.0, 72.1, 52.0, 77.3];
-        let e = estimate(&Evidence { all: &all, spaced: &all, transport_ms: Some(51.33), transport_checks: 3.0, lag_ms: Some(3.0), ..Default::default() }).unwrap();
+        let e = estimate(&Evidence {
+            all: &all,
+            spaced: &all,
+            transport_ms: Some(51.33),
+            transport_checks: 3.0,
+            lag_ms: Some(3.0),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(e.source, Source::Stats, "{e:?}");
         // a jittery path straddling the ICE RTT: the pings stand
         let all = [38.0, 55.0, 61.0, 47.0, 52.0, 44.0, 66.0];
-        let e = estimate(&Evidence { all: &all, spaced: &all, transport_ms: Some(51.0), transport_checks: 3.0, lag_ms: Some(3.0), ..Default::default() }).unwrap();
+        let e = estimate(&Evidence {
+            all: &all,
+            spaced: &all,
+            transport_ms: Some(51.0),
+            transport_checks: 3.0,
+            lag_ms: Some(3.0),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(e.source, Source::Pings);
     }
 
@@ -559,7 +641,8 @@ mod tests {
         // a burst held behind its first ping (a staircase), then spaced samples around 50
         let all = [58.0, 56.0, 54.0, 52.0, 50.0, 47.0, 53.0, 49.0, 51.0, 50.0, 48.0, 52.0];
         let spaced = [58.0, 47.0, 53.0, 49.0, 51.0, 50.0, 48.0, 52.0];
-        let e = estimate(&Evidence { all: &all, spaced: &spaced, stats_current_ms: Some(61.0), ..Default::default() }).unwrap();
+        let e = estimate(&Evidence { all: &all, spaced: &spaced, stats_current_ms: Some(61.0), ..Default::default() })
+            .unwrap();
         assert_eq!(e.source, Source::Pings);
         assert!((e.rtt_ms - 50.5).abs() < 1.0, "{e:?}");
         assert!(e.ci95_ms.0 < 50.0 && e.ci95_ms.1 > 51.0 && !e.good_enough(), "{e:?}");
@@ -574,7 +657,8 @@ mod tests {
         assert!(!is_steady(&[31.0, 44.0, 31.5, 52.0, 31.8, 47.0, 40.0], Some(40.0)));
         // ... unless a third of a long series piles up there (a loaded host, its ICE checks
         // read high too)
-        let loaded = [0.9, 4.2, 1.1, 9.0, 1.4, 0.9, 12.5, 3.3, 1.6, 7.7, 2.9, 5.1, 1.2, 1.0, 6.6, 1.8, 4.4, 8.1, 2.2, 3.0];
+        let loaded =
+            [0.9, 4.2, 1.1, 9.0, 1.4, 0.9, 12.5, 3.3, 1.6, 7.7, 2.9, 5.1, 1.2, 1.0, 6.6, 1.8, 4.4, 8.1, 2.2, 3.0];
         assert!(is_steady(&loaded, Some(8.3)));
         let mut thin = loaded;
         (thin[12], thin[13], thin[15]) = (2.4, 2.6, 3.1);
@@ -590,7 +674,14 @@ mod tests {
         // measured on the 100/100 link (truth 200.25) with the machine loaded: the Hodges-
         // Lehmann location of such bursts read 204.6-205.9
         let burst = [202.1, 203.2, 210.8, 203.0, 209.0];
-        let ev = Evidence { all: &burst, spaced: &burst[..1], stats_current_ms: Some(202.0), transport_ms: Some(202.5), transport_checks: 3.0, ..Default::default() };
+        let ev = Evidence {
+            all: &burst,
+            spaced: &burst[..1],
+            stats_current_ms: Some(202.0),
+            transport_ms: Some(202.5),
+            transport_checks: 3.0,
+            ..Default::default()
+        };
         let e = estimate(&ev).unwrap();
         assert_eq!((e.rtt_ms, e.source), (202.0, Source::Stats), "{e:?}");
         assert!(e.ci95_ms.0 <= 200.25 && e.ci95_ms.1 >= 205.0, "the interval still allows the pings' reading: {e:?}");
@@ -603,11 +694,22 @@ mod tests {
         // a jittery path: its fastest answer well below the ICE mean
         let jit = [44.0, 55.0, 61.0, 47.0, 52.0, 49.0, 58.0];
         assert!(!host_delayed(44.0, Some((51.0, 3.0))));
-        let e = estimate(&Evidence { all: &jit, spaced: &jit, transport_ms: Some(51.0), transport_checks: 3.0, ..Default::default() }).unwrap();
+        let e = estimate(&Evidence {
+            all: &jit,
+            spaced: &jit,
+            transport_ms: Some(51.0),
+            transport_checks: 3.0,
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(e.rtt_ms, hodges_lehmann(&jit).unwrap().0);
         // the fastest answer at most 2 below the mean and 2.5 above it
         assert!(host_delayed(49.0, Some((51.0, 2.0))) && host_delayed(53.5, Some((51.0, 2.0))));
-        assert!(!host_delayed(48.9, Some((51.0, 2.0))) && !host_delayed(53.6, Some((51.0, 2.0))) && !host_delayed(50.0, None));
+        assert!(
+            !host_delayed(48.9, Some((51.0, 2.0)))
+                && !host_delayed(53.6, Some((51.0, 2.0)))
+                && !host_delayed(50.0, None)
+        );
         // a mean of one check is no mean
         assert!(!host_delayed(51.0, Some((51.0, 1.0))));
     }
@@ -617,7 +719,14 @@ mod tests {
         // (the chained pings' typical 70: below the far rule's 54 + 27)
         let all = [51.9, 50.7, 51.5, 52.3, 51.2, 70.0, 74.0, 66.0, 98.3];
         let spaced = [51.9, 70.0, 74.0, 66.0, 98.3];
-        let ev = Evidence { all: &all, spaced: &spaced, stats_current_ms: Some(51.0), transport_ms: Some(54.0), transport_checks: 3.0, ..Default::default() };
+        let ev = Evidence {
+            all: &all,
+            spaced: &spaced,
+            stats_current_ms: Some(51.0),
+            transport_ms: Some(54.0),
+            transport_checks: 3.0,
+            ..Default::default()
+        };
         let e = estimate(&ev).unwrap();
         assert_eq!((e.rtt_ms, e.source), (51.0, Source::Stats), "{e:?}");
         // a jittery path's chain straddles the ICE mean: the pings' location stands
@@ -634,7 +743,14 @@ mod tests {
         // measured, it is within `host_delayed`'s 2 ms of the mean, which then reads it.)
         let all = [32.0, 41.0, 44.2, 47.5, 50.1, 38.3, 46.0, 52.4, 44.8, 56.2, 47.9, 43.1];
         let spaced = [32.0, 38.3, 46.0, 52.4, 44.8, 56.2, 47.9, 43.1];
-        let ev = Evidence { all: &all, spaced: &spaced, stats_current_ms: Some(29.0), transport_ms: Some(34.33), transport_checks: 3.0, ..Default::default() };
+        let ev = Evidence {
+            all: &all,
+            spaced: &spaced,
+            stats_current_ms: Some(29.0),
+            transport_ms: Some(34.33),
+            transport_checks: 3.0,
+            ..Default::default()
+        };
         // no figure from the pages (a legacy peer, no second phase): the busy rule stands
         assert_eq!(estimate(&ev).unwrap().source, Source::Stats);
         // either page late: a busy page, the ICE figure
@@ -651,7 +767,16 @@ mod tests {
         // say they are late
         let all = [51.9, 50.7, 51.5, 52.3, 51.2, 70.0, 74.0, 66.0, 98.3];
         let spaced = [51.9, 70.0, 74.0, 66.0, 98.3];
-        let ev = Evidence { all: &all, spaced: &spaced, stats_current_ms: Some(51.0), transport_ms: Some(54.0), transport_checks: 3.0, late_ms: Some(22.0), peer_late_ms: Some(30.0), ..Default::default() };
+        let ev = Evidence {
+            all: &all,
+            spaced: &spaced,
+            stats_current_ms: Some(51.0),
+            transport_ms: Some(54.0),
+            transport_checks: 3.0,
+            late_ms: Some(22.0),
+            peer_late_ms: Some(30.0),
+            ..Default::default()
+        };
         assert_eq!(estimate(&ev).unwrap().source, Source::Stats);
     }
 
@@ -660,19 +785,50 @@ mod tests {
         // the CI run's lossy-uplink series: three answers at the path, two one and three RTTs late
         let all = [50.9, 51.0, 52.7, 150.0, 230.0];
         let spaced = [50.9, 150.0];
-        let e = estimate(&Evidence { all: &all, spaced: &spaced, stats_current_ms: Some(51.0), transport_ms: Some(51.0), transport_checks: 3.0, ..Default::default() }).unwrap();
+        let e = estimate(&Evidence {
+            all: &all,
+            spaced: &spaced,
+            stats_current_ms: Some(51.0),
+            transport_ms: Some(51.0),
+            transport_checks: 3.0,
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(e.source, Source::Pings);
         assert!((e.rtt_ms - 51.5).abs() < 1.0, "{e:?}");
         assert!(e.ci95_ms.0 <= 50.4 && e.ci95_ms.1 >= 50.4 && e.ci95_ms.1 < 60.0, "{e:?}");
         // two answers left of five, both held a round trip: the ICE check
         let two = [107.9, 110.0];
-        let e = estimate(&Evidence { all: &two, spaced: &two[..1], stats_current_ms: Some(52.0), transport_ms: Some(52.0), transport_checks: 1.0, ..Default::default() }).unwrap();
+        let e = estimate(&Evidence {
+            all: &two,
+            spaced: &two[..1],
+            stats_current_ms: Some(52.0),
+            transport_ms: Some(52.0),
+            transport_checks: 1.0,
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!((e.rtt_ms, e.source), (52.0, Source::Stats));
         // ... not on loopback, where a check of 0.2 ms and an answer of 0.6 are alike
-        let e = estimate(&Evidence { all: &[0.6], spaced: &[0.6], transport_ms: Some(0.2), transport_checks: 3.0, ..Default::default() }).unwrap();
+        let e = estimate(&Evidence {
+            all: &[0.6],
+            spaced: &[0.6],
+            transport_ms: Some(0.2),
+            transport_checks: 3.0,
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!((e.rtt_ms, e.source), (0.6, Source::Pings));
         // ... and two answers of a jittery path around a low check are the pings'
-        let e = estimate(&Evidence { all: &[41.0, 70.0], spaced: &[41.0], stats_current_ms: Some(25.0), transport_ms: Some(25.0), transport_checks: 1.0, ..Default::default() }).unwrap();
+        let e = estimate(&Evidence {
+            all: &[41.0, 70.0],
+            spaced: &[41.0],
+            stats_current_ms: Some(25.0),
+            transport_ms: Some(25.0),
+            transport_checks: 1.0,
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(e.source, Source::Pings);
         // a jittery series keeps its slow answers: none is above twice its typical one
         let jit = [38.0, 55.0, 61.0, 47.0, 52.0, 44.0, 96.0];
@@ -681,10 +837,25 @@ mod tests {
         assert_eq!(with.rtt_ms, loc);
         // most of a burst held one round trip, the fastest ping agreeing with one ICE check
         let held = [52.7, 102.1, 104.5, 106.0];
-        let e = estimate(&Evidence { all: &held, spaced: &held[..1], stats_current_ms: Some(51.0), transport_ms: Some(51.0), transport_checks: 1.0, ..Default::default() }).unwrap();
+        let e = estimate(&Evidence {
+            all: &held,
+            spaced: &held[..1],
+            stats_current_ms: Some(51.0),
+            transport_ms: Some(51.0),
+            transport_checks: 1.0,
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!((e.rtt_ms, e.source), (51.0, Source::Stats));
         // ... but one check far from the fastest ping (Firefox's, on a jittery path) decides nothing
-        let e = estimate(&Evidence { all: &held, spaced: &held[..1], transport_ms: Some(40.0), transport_checks: 1.0, ..Default::default() }).unwrap();
+        let e = estimate(&Evidence {
+            all: &held,
+            spaced: &held[..1],
+            transport_ms: Some(40.0),
+            transport_checks: 1.0,
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(e.source, Source::Pings);
     }
 
@@ -693,7 +864,8 @@ mod tests {
         assert_eq!(estimate(&Evidence::default()), None);
         let e = estimate(&Evidence { stats_current_ms: Some(0.0), ..Default::default() }).unwrap();
         assert_eq!((e.rtt_ms, e.source), (0.0, Source::Stats));
-        let e = estimate(&Evidence { stats_current_ms: Some(30.0), transport_ms: Some(29.5), ..Default::default() }).unwrap();
+        let e = estimate(&Evidence { stats_current_ms: Some(30.0), transport_ms: Some(29.5), ..Default::default() })
+            .unwrap();
         assert_eq!(e.rtt_ms, 29.5);
     }
 }

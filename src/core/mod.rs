@@ -14,8 +14,9 @@ pub mod stats;
 pub mod timer;
 
 pub use error::{ProbeError, SignalError, WireError};
-pub use probe::{Candidate, Config, Input, MeasureSpec, Output, Probe, Report, SdpKind, Setup, Signal, Stage, Transport};
+pub use probe::{
+    Candidate, Config, Input, MeasureSpec, Output, Probe, Report, SdpKind, Setup, Signal, Stage, Transport,
+};
 pub use record::ProbeRecord;
 pub use role::Role;
 pub use timer::{Arm, OneShot};
-

@@ -50,7 +50,17 @@ pub fn nearest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
 mod tests {
     use super::*;
 
-    const KNOWN: &[&str] = &["iceServers", "turnUrls", "iceTransportPolicy", "pings", "pingIntervalMs", "pingTimeoutMs", "connectTimeoutMs", "startTimeoutMs", "onResult"];
+    const KNOWN: &[&str] = &[
+        "iceServers",
+        "turnUrls",
+        "iceTransportPolicy",
+        "pings",
+        "pingIntervalMs",
+        "pingTimeoutMs",
+        "connectTimeoutMs",
+        "startTimeoutMs",
+        "onResult",
+    ];
 
     #[test]
     fn misspellings_find_their_option() {

@@ -10,8 +10,8 @@
 use crate::prelude::*;
 
 use super::codec::{self, Chain, Wire};
-use super::estimate::{self, Estimate, Evidence};
 use super::error::{ProbeError, SignalError, WireError};
+use super::estimate::{self, Estimate, Evidence};
 use super::role::Role;
 use super::series::{self, SeriesStats};
 use super::stats::{self, PairSample, StatEntry};
@@ -125,7 +125,9 @@ pub enum Input<'a> {
     /// A signal from the expected peer (the shell has checked session and sender).
     Signal(Signal),
     /// The shell's `setRemoteDescription` for the last `ApplyRemote` finished.
-    RemoteApplied { ok: bool },
+    RemoteApplied {
+        ok: bool,
+    },
     /// A local WebRTC step (createOffer, createAnswer, setLocalDescription) failed.
     LocalFailed,
     ChannelOpen,
@@ -298,9 +300,13 @@ struct Ping {
 enum Mode {
     Burst,
     /// `after`: the seq of the last ping whose pong we chained from.
-    Chain { after: Option<u64> },
+    Chain {
+        after: Option<u64>,
+    },
     /// The answerer: samples from the peer's chain; if none comes by `fallback_at`, chain.
-    Listen { fallback_at: f64 },
+    Listen {
+        fallback_at: f64,
+    },
 }
 
 impl Measurement {
@@ -317,7 +323,15 @@ impl Measurement {
     /// timer) and returns its message.
     fn send(&mut self, seq: u64, now: f64, lag: f64, chain: Option<Chain>, hold_ms: f64) -> String {
         let spaced = chain.is_some() || self.pings.last().map_or(true, |p| now - p.sent_at >= estimate::MIN_SPACING_MS);
-        self.pings.push(Ping { seq, sent_at: now, rtt: None, lost: false, void: false, spaced, chain: chain.is_some() });
+        self.pings.push(Ping {
+            seq,
+            sent_at: now,
+            rtt: None,
+            lost: false,
+            void: false,
+            spaced,
+            chain: chain.is_some(),
+        });
         // a ping sent on a pong (NaN) says nothing about our timers
         if self.lags.len() < MAX_PINGS as usize && !lag.is_nan() {
             self.lags.push(lag.max(0.0));
@@ -526,7 +540,8 @@ pub fn measure_deadline_ms(spec: &MeasureSpec) -> f64 {
 /// The estimator's view of a series.
 fn evaluate(m: &Measurement, stats_current: Option<f64>, transport: Option<(f64, f64)>) -> Option<Estimate> {
     let all = m.samples();
-    let spaced: Vec<f64> = m.counted().filter(|p| p.spaced).filter_map(|p| p.rtt).chain(m.chain_samples.iter().copied()).collect();
+    let spaced: Vec<f64> =
+        m.counted().filter(|p| p.spaced).filter_map(|p| p.rtt).chain(m.chain_samples.iter().copied()).collect();
     let lag = estimate::median(&estimate::sorted(&m.lags));
     estimate::estimate(&Evidence {
         all: &all,
@@ -544,7 +559,8 @@ fn evaluate(m: &Measurement, stats_current: Option<f64>, transport: Option<(f64,
 /// times the typical answer (the lower median: a few answers the link delayed by a
 /// retransmission must not stretch it) plus `LOSS_SLACK_MS`, at most the ping timeout.
 fn loss_limit(m: &Measurement) -> f64 {
-    let typical = estimate::lower_median(&estimate::sorted(&m.pings.iter().filter_map(|p| p.rtt).collect::<Vec<f64>>()));
+    let typical =
+        estimate::lower_median(&estimate::sorted(&m.pings.iter().filter_map(|p| p.rtt).collect::<Vec<f64>>()));
     match typical {
         Some(r) => (r * LOSS_FACTOR + LOSS_SLACK_MS).min(m.spec.timeout_ms),
         None => m.spec.timeout_ms,
@@ -834,7 +850,9 @@ impl Probe {
                 // the result (seen on the 20 %-lossy uplink: our 5 pings all lost, the peer's
                 // answered, its result sent and its channel closed before ours were resent).
                 let answered = self.measurement.as_ref().is_some_and(|m| m.pings.iter().any(|p| p.rtt.is_some()));
-                let heard = self.measurement.is_some() && self.pings_heard > 0 && (self.stats_rtt.is_some_and(|r| r > 0.0) || self.transport.is_some_and(|t| t.0 > 0.0));
+                let heard = self.measurement.is_some()
+                    && self.pings_heard > 0
+                    && (self.stats_rtt.is_some_and(|r| r > 0.0) || self.transport.is_some_and(|t| t.0 > 0.0));
                 if answered || heard {
                     self.end_series_early();
                     self.finish_measure(now);
@@ -866,7 +884,9 @@ impl Probe {
                 // hold (more than the whole interval, or unreadable) gives no sample
                 let hold = hold_us.map_or(0.0, |h| h as f64 / 1000.0);
                 let sample = match chain {
-                    Some(Chain::After(k)) => self.pong_times.iter().rev().find(|(s, _)| *s == k).map(|(_, t)| now - t - hold),
+                    Some(Chain::After(k)) => {
+                        self.pong_times.iter().rev().find(|(s, _)| *s == k).map(|(_, t)| now - t - hold)
+                    }
                     _ => None,
                 }
                 .filter(|r| *r >= 0.0);
@@ -1064,8 +1084,7 @@ impl Probe {
             // the hosts' spread above a path the ICE mean confirms (`estimate::host_delayed`),
             // once the series is long enough for a jittery path's fastest answer to have shown
             // itself below that mean (see `HOST_STOP_SAMPLES`)
-            let host_stop = samples.len() >= HOST_STOP_SAMPLES
-                && estimate::host_delayed(fastest, transport);
+            let host_stop = samples.len() >= HOST_STOP_SAMPLES && estimate::host_delayed(fastest, transport);
             let enough = estimate::is_steady(&samples, transport.map(|t| t.0))
                 || host_stop
                 || evaluate(m, stats_current, transport).is_some_and(|e| e.good_enough());
@@ -1085,7 +1104,11 @@ impl Probe {
                 // p90 |error| from 12.4 to 14.2 ms.)
                 if estimate::near_zero(fastest, estimate::coarse_ms(&samples)) {
                     let overdue = m.overdue_after();
-                    for p in m.pings.iter_mut().filter(|p| p.rtt.is_none() && !p.lost && !p.void && now >= p.sent_at + overdue) {
+                    for p in m
+                        .pings
+                        .iter_mut()
+                        .filter(|p| p.rtt.is_none() && !p.lost && !p.void && now >= p.sent_at + overdue)
+                    {
                         p.lost = true;
                     }
                 }
@@ -1163,7 +1186,8 @@ impl Probe {
         let report = self.report(now, Some(&m));
         if self.cfg.auto_measure {
             self.phase = Phase::Finished;
-            let report = if report.rtt_ms.is_none() { Report { error: Some(ProbeError::NoRtt), ..report } } else { report };
+            let report =
+                if report.rtt_ms.is_none() { Report { error: Some(ProbeError::NoRtt), ..report } } else { report };
             self.out.push(Output::Done(report));
         } else {
             self.out.push(Output::MeasureDone(report));
@@ -1176,7 +1200,11 @@ impl Probe {
             // peer-chain ones too (`chained` counts those of the chained phase)
             let sent = u32::try_from(m.counted_len()).unwrap_or(u32::MAX);
             let answered = u32::try_from(m.counted().filter(|p| p.rtt.is_some()).count()).unwrap_or(u32::MAX);
-            SeriesStats { samples: answered, lost: sent.saturating_sub(answered), ..series::summarize(&m.samples(), sent) }
+            SeriesStats {
+                samples: answered,
+                lost: sent.saturating_sub(answered),
+                ..series::summarize(&m.samples(), sent)
+            }
         });
         let estimate = m.and_then(|m| evaluate(m, self.stats_rtt, self.transport));
         let loss = m.and_then(|m| self.loss_by_direction(m));
@@ -1330,7 +1358,8 @@ impl Probe {
                     },
                 };
                 let limit = loss_limit(m);
-                let expiry = m.counted().filter(|p| p.rtt.is_none() && !p.lost).map(|p| p.sent_at + limit).reduce(f64::min);
+                let expiry =
+                    m.counted().filter(|p| p.rtt.is_none() && !p.lost).map(|p| p.sent_at + limit).reduce(f64::min);
                 let tick = m.next_tick_at.filter(|_| m.ticking());
                 let next = [send, expiry, tick].into_iter().flatten().reduce(f64::min).unwrap_or(m.deadline_at);
                 Some(next.min(m.deadline_at))
@@ -1338,5 +1367,4 @@ impl Probe {
             Phase::Finished => None,
         }
     }
-
 }

@@ -123,7 +123,12 @@ impl SeriesRecord {
 
 impl SetupRecord {
     fn of(s: &Setup) -> SetupRecord {
-        SetupRecord { signaling_ms: r2(s.signaling_ms), ice_ms: r2(s.ice_ms), dtls_ms: r2(s.dtls_ms), channel_ms: r2(s.channel_ms) }
+        SetupRecord {
+            signaling_ms: r2(s.signaling_ms),
+            ice_ms: r2(s.ice_ms),
+            dtls_ms: r2(s.dtls_ms),
+            channel_ms: r2(s.channel_ms),
+        }
     }
 }
 

@@ -49,10 +49,13 @@ pub fn summarize(samples: &[f64], sent: u32) -> SeriesStats {
     out.jitter_ms = Some(if n < 2 {
         0.0
     } else {
-        samples.windows(2).map(|w| match w {
-            [a, b] => (b - a).abs(),
-            _ => 0.0,
-        }).sum::<f64>()
+        samples
+            .windows(2)
+            .map(|w| match w {
+                [a, b] => (b - a).abs(),
+                _ => 0.0,
+            })
+            .sum::<f64>()
             / (n - 1) as f64
     });
     out

@@ -160,7 +160,11 @@ impl PairSample {
     /// `None` on a direct pair.
     pub fn relay(&self) -> Option<Relay<'_>> {
         if self.local_type.as_deref() == Some("relay") {
-            Some(Relay { host: self.local_address.as_deref(), port: port_of(self.local_port), protocol: self.relay_protocol.as_deref() })
+            Some(Relay {
+                host: self.local_address.as_deref(),
+                port: port_of(self.local_port),
+                protocol: self.relay_protocol.as_deref(),
+            })
         } else if self.remote_type.as_deref() == Some("relay") {
             Some(Relay { host: self.remote_address.as_deref(), port: port_of(self.remote_port), protocol: None })
         } else {
@@ -180,16 +184,14 @@ pub fn select_pair(entries: &[StatEntry]) -> Option<PairSample> {
         .filter(|e| e.kind == "transport")
         .filter_map(|t| t.selected_candidate_pair_id.as_deref())
         .find_map(|id| pairs().find(|p| p.id == id));
-    let pair = by_id
-        .or_else(|| pairs().find(|p| p.selected == Some(true)))
-        .or_else(|| {
-            pairs()
-                .filter(|p| p.nominated == Some(true) && p.state.as_deref() == Some("succeeded"))
-                .max_by(|a, b| {
-                    finite(a.responses_received).unwrap_or(0.0).total_cmp(&finite(b.responses_received).unwrap_or(0.0))
-                })
-        })?;
-    let candidate = |id: &Option<String>| id.as_deref().and_then(|id| entries.iter().find(|e| e.id == id && e.kind.ends_with("candidate")));
+    let pair = by_id.or_else(|| pairs().find(|p| p.selected == Some(true))).or_else(|| {
+        pairs().filter(|p| p.nominated == Some(true) && p.state.as_deref() == Some("succeeded")).max_by(|a, b| {
+            finite(a.responses_received).unwrap_or(0.0).total_cmp(&finite(b.responses_received).unwrap_or(0.0))
+        })
+    })?;
+    let candidate = |id: &Option<String>| {
+        id.as_deref().and_then(|id| entries.iter().find(|e| e.id == id && e.kind.ends_with("candidate")))
+    };
     let local = candidate(&pair.local_candidate_id);
     let remote = candidate(&pair.remote_candidate_id);
     Some(PairSample {
@@ -241,13 +243,30 @@ mod tests {
     use super::*;
 
     fn pair(id: &str) -> StatEntry {
-        StatEntry { id: id.into(), kind: "candidate-pair".into(), local_candidate_id: Some("L".into()), remote_candidate_id: Some("R".into()), ..Default::default() }
+        StatEntry {
+            id: id.into(),
+            kind: "candidate-pair".into(),
+            local_candidate_id: Some("L".into()),
+            remote_candidate_id: Some("R".into()),
+            ..Default::default()
+        }
     }
     fn cand(id: &str, kind: &str, ty: &str) -> StatEntry {
-        StatEntry { id: id.into(), kind: kind.into(), candidate_type: Some(ty.into()), protocol: Some("udp".into()), ..Default::default() }
+        StatEntry {
+            id: id.into(),
+            kind: kind.into(),
+            candidate_type: Some(ty.into()),
+            protocol: Some("udp".into()),
+            ..Default::default()
+        }
     }
     fn transport(sel: &str) -> StatEntry {
-        StatEntry { id: "T".into(), kind: "transport".into(), selected_candidate_pair_id: Some(sel.into()), ..Default::default() }
+        StatEntry {
+            id: "T".into(),
+            kind: "transport".into(),
+            selected_candidate_pair_id: Some(sel.into()),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -261,7 +280,8 @@ mod tests {
         b.nominated = Some(true);
         b.state = Some("succeeded".into());
         b.current_round_trip_time = Some(0.051);
-        let e = vec![a, b, transport("B"), cand("L", "local-candidate", "host"), cand("R", "remote-candidate", "prflx")];
+        let e =
+            vec![a, b, transport("B"), cand("L", "local-candidate", "host"), cand("R", "remote-candidate", "prflx")];
         let s = select_pair(&e).unwrap();
         assert_eq!(s.pair_id, "B");
         assert_eq!(rtt_ms(&s, None), Some(51.0));
@@ -323,14 +343,28 @@ mod tests {
         // direct: no relay
         let s = select_pair(&[p, cand("L", "local-candidate", "host"), r]).unwrap();
         assert_eq!(s.relay(), None);
-        for (a, want) in [("10.0.0.1", Some("ipv4")), ("[2001:db8::1]", Some("ipv6")), ("::ffff:1.2.3.4", Some("ipv6")), ("1.2.3", None), ("1.2.3.4444", None), ("", None), ("host.example", None)] {
+        for (a, want) in [
+            ("10.0.0.1", Some("ipv4")),
+            ("[2001:db8::1]", Some("ipv6")),
+            ("::ffff:1.2.3.4", Some("ipv6")),
+            ("1.2.3", None),
+            ("1.2.3.4444", None),
+            ("", None),
+            ("host.example", None),
+        ] {
             assert_eq!(address_family(Some(a)), want, "{a}");
         }
     }
 
     #[test]
     fn rtt_fallback_chain() {
-        let base = PairSample { pair_id: "P".into(), current_rtt_s: None, total_rtt_s: Some(0.3), responses: Some(6.0), ..PairSample::default() };
+        let base = PairSample {
+            pair_id: "P".into(),
+            current_rtt_s: None,
+            total_rtt_s: Some(0.3),
+            responses: Some(6.0),
+            ..PairSample::default()
+        };
         let close = |v: Option<f64>, want: f64| v.is_some_and(|v| (v - want).abs() < 1e-9);
         // no current: mean over the pair's life from zero
         assert!(close(rtt_ms(&base, None), 50.0));

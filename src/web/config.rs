@@ -22,7 +22,9 @@ thread_local! {
 /// constructor options are laid over, key by key. `configure(null)` clears them. Connections
 /// and managers already created keep what they had.
 #[wasm_bindgen(js_name = configure)]
-pub fn configure(#[wasm_bindgen(unchecked_param_type = "ProbeConnectionOptions | null | undefined")] options: JsValue) -> Result<(), JsValue> {
+pub fn configure(
+    #[wasm_bindgen(unchecked_param_type = "ProbeConnectionOptions | null | undefined")] options: JsValue,
+) -> Result<(), JsValue> {
     let copy = if options.is_undefined() || options.is_null() {
         None
     } else {
@@ -54,7 +56,9 @@ pub fn with_defaults(options: &JsValue) -> JsValue {
     });
     match defaults {
         None => options.clone(),
-        Some(defaults) if options.is_undefined() || options.is_null() => Object::assign(&Object::new(), &defaults).into(),
+        Some(defaults) if options.is_undefined() || options.is_null() => {
+            Object::assign(&Object::new(), &defaults).into()
+        }
         Some(defaults) if options.is_object() => {
             let merged = Object::assign(&Object::new(), &defaults);
             Object::assign(&merged, options.unchecked_ref()).into()

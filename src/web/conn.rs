@@ -48,7 +48,9 @@ use web_sys::{
 use super::convert::{self, get, set};
 use super::{emit, now, warn};
 use crate::core::stats::{self, StatEntry};
-use crate::core::{Arm, Candidate, Config, Input, MeasureSpec, OneShot, Output, Probe, Report, Role, SdpKind, Signal, Stage, Transport};
+use crate::core::{
+    Arm, Candidate, Config, Input, MeasureSpec, OneShot, Output, Probe, Report, Role, SdpKind, Signal, Stage, Transport,
+};
 
 /// How long a getStats() may take before we go on without it (Firefox never settles one that
 /// was pending when its peer connection closed).
@@ -99,7 +101,9 @@ enum Event {
     /// `getRTT()`: the selected pair's RTT, answered on the sender.
     StatsRtt(oneshot::Sender<Reply>),
     /// End the probe; `linger`: keep an open channel a while to answer the peer's pings.
-    Close { linger: bool },
+    Close {
+        linger: bool,
+    },
     /// `manager.cancel()`: end the probe with `cancelled` and release everything at once.
     Cancel,
     /// An aborted `measureRTT()`: drop its series.
@@ -157,7 +161,15 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(session: String, peer: String, role: Role, socket: JsValue, rtc_config: Object, cfg: Config, notify: Rc<dyn Fn(Notice)>) -> Conn {
+    pub fn new(
+        session: String,
+        peer: String,
+        role: Role,
+        socket: JsValue,
+        rtc_config: Object,
+        cfg: Config,
+        notify: Rc<dyn Fn(Notice)>,
+    ) -> Conn {
         let (tx, rx) = mpsc::unbounded();
         let status = Rc::new(Status::default());
         let driver = Driver {
@@ -326,7 +338,10 @@ impl Driver {
             Event::StatsRtt(reply) => match self.pc.clone() {
                 Some(pc) => self.ops.push(
                     async move {
-                        let rtt = get_stats(pc).await.and_then(|e| stats::select_pair(&e)).and_then(|p| stats::rtt_ms(&p, None));
+                        let rtt = get_stats(pc)
+                            .await
+                            .and_then(|e| stats::select_pair(&e))
+                            .and_then(|p| stats::rtt_ms(&p, None));
                         let _ = reply.send(Ok(rtt));
                         Event::Replied
                     }
@@ -353,7 +368,8 @@ impl Driver {
             }
             Event::StateChange(step) => {
                 let failed = self.pc.as_ref().is_some_and(|pc| {
-                    pc.connection_state() == RtcPeerConnectionState::Failed || pc.ice_connection_state() == RtcIceConnectionState::Failed
+                    pc.connection_state() == RtcPeerConnectionState::Failed
+                        || pc.ice_connection_state() == RtcIceConnectionState::Failed
                 });
                 if failed {
                     self.probe.handle(now, Input::ConnectionFailed);
@@ -480,7 +496,8 @@ impl Driver {
             Arm::Clear => self.timer = futures::future::Fuse::terminated(),
             Arm::Set(at) => self.timer = TimeoutFuture::new(timer_ms(at - now())).fuse(),
         }
-        let open = self.probe.is_channel_open() && self.dc.as_ref().is_some_and(|dc| dc.ready_state() == RtcDataChannelState::Open);
+        let open = self.probe.is_channel_open()
+            && self.dc.as_ref().is_some_and(|dc| dc.ready_state() == RtcDataChannelState::Open);
         self.status.channel_open.set(open && !self.status.finished.get());
         if self.probe.is_finished() {
             self.status.finished.set(true);
@@ -499,17 +516,25 @@ impl Driver {
                 Ok(pc) => {
                     let tx = self.tx.clone();
                     self.pc_listeners.push(listen(&pc, "icecandidate", tx.clone(), |e| {
-                        Event::IceCandidate(e.dyn_ref::<RtcPeerConnectionIceEvent>().and_then(RtcPeerConnectionIceEvent::candidate))
+                        Event::IceCandidate(
+                            e.dyn_ref::<RtcPeerConnectionIceEvent>().and_then(RtcPeerConnectionIceEvent::candidate),
+                        )
                     }));
                     let at = pc.clone();
-                    self.pc_listeners.push(listen(&pc, "connectionstatechange", tx.clone(), move |_| Event::StateChange(state_step(&at, false))));
+                    self.pc_listeners.push(listen(&pc, "connectionstatechange", tx.clone(), move |_| {
+                        Event::StateChange(state_step(&at, false))
+                    }));
                     // Firefox tears a connection down after a few seconds when nobody listens
                     // for iceconnectionstatechange.
                     let at = pc.clone();
-                    self.pc_listeners.push(listen(&pc, "iceconnectionstatechange", tx.clone(), move |_| Event::StateChange(state_step(&at, true))));
-                    self.pc_listeners.push(listen(&pc, "datachannel", tx, |e| match e.dyn_ref::<RtcDataChannelEvent>() {
-                        Some(e) => Event::DataChannel(e.channel()),
-                        None => Event::Ignored("datachannel event without a channel"),
+                    self.pc_listeners.push(listen(&pc, "iceconnectionstatechange", tx.clone(), move |_| {
+                        Event::StateChange(state_step(&at, true))
+                    }));
+                    self.pc_listeners.push(listen(&pc, "datachannel", tx, |e| {
+                        match e.dyn_ref::<RtcDataChannelEvent>() {
+                            Some(e) => Event::DataChannel(e.channel()),
+                            None => Event::Ignored("datachannel event without a channel"),
+                        }
                     }));
                     self.pc = Some(pc);
                 }
@@ -672,7 +697,12 @@ fn kind_str(kind: SdpKind) -> &'static str {
 
 /// An event listener that turns each browser event into an [`Event`] for the task; removed
 /// when dropped (gloo-events).
-fn listen(target: &web_sys::EventTarget, event: &'static str, tx: mpsc::UnboundedSender<Event>, map: impl Fn(&web_sys::Event) -> Event + 'static) -> EventListener {
+fn listen(
+    target: &web_sys::EventTarget,
+    event: &'static str,
+    tx: mpsc::UnboundedSender<Event>,
+    map: impl Fn(&web_sys::Event) -> Event + 'static,
+) -> EventListener {
     EventListener::new(target, event, move |e| {
         // An error means the task has ended and its listeners are being dropped.
         let _ = tx.unbounded_send(map(e));

@@ -160,7 +160,12 @@ impl ProbeConnection {
         let opts = Options::parse(&options, false)?;
         let rtc_config = opts.rtc_config(opts.turn_username.as_deref(), opts.turn_credential.as_deref());
         // measureRTT() sends exactly numPings pings, as the legacy client does
-        let defaults = MeasureSpec { pings: opts.cfg.pings, interval_ms: opts.cfg.ping_interval_ms, timeout_ms: opts.cfg.ping_timeout_ms, budget_ms: 0.0 };
+        let defaults = MeasureSpec {
+            pings: opts.cfg.pings,
+            interval_ms: opts.cfg.ping_interval_ms,
+            timeout_ms: opts.cfg.ping_timeout_ms,
+            budget_ms: 0.0,
+        };
 
         let cbs = Rc::new(Callbacks::default());
         cbs.on_progress.set(opts.on_progress.clone());
@@ -200,7 +205,10 @@ impl ProbeConnection {
         peek(&self.cbs.on_connected)
     }
     #[wasm_bindgen(setter, js_name = onConnected)]
-    pub fn set_on_connected(&self, #[wasm_bindgen(unchecked_param_type = "(() => void) | null | undefined")] f: Option<Function>) {
+    pub fn set_on_connected(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(() => void) | null | undefined")] f: Option<Function>,
+    ) {
         self.cbs.on_connected.set(f);
     }
     #[wasm_bindgen(getter, js_name = onFailed)]
@@ -209,7 +217,10 @@ impl ProbeConnection {
         peek(&self.cbs.on_failed)
     }
     #[wasm_bindgen(setter, js_name = onFailed)]
-    pub fn set_on_failed(&self, #[wasm_bindgen(unchecked_param_type = "((error: ProbeError) => void) | null | undefined")] f: Option<Function>) {
+    pub fn set_on_failed(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "((error: ProbeError) => void) | null | undefined")] f: Option<Function>,
+    ) {
         self.cbs.on_failed.set(f);
     }
     #[wasm_bindgen(getter, js_name = onClosed)]
@@ -218,7 +229,10 @@ impl ProbeConnection {
         peek(&self.cbs.on_closed)
     }
     #[wasm_bindgen(setter, js_name = onClosed)]
-    pub fn set_on_closed(&self, #[wasm_bindgen(unchecked_param_type = "(() => void) | null | undefined")] f: Option<Function>) {
+    pub fn set_on_closed(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(() => void) | null | undefined")] f: Option<Function>,
+    ) {
         self.cbs.on_closed.set(f);
     }
 
@@ -254,14 +268,18 @@ impl ProbeConnection {
     /// `DOMException` named `AbortError` for a plain `abort()`) and drops its series; the
     /// connection stays usable for the next call.
     #[wasm_bindgen(js_name = measureRTT, unchecked_return_type = "Promise<number | null>")]
-    pub fn measure_rtt(&self, #[wasm_bindgen(unchecked_optional_param_type = "MeasureOptions")] options: Option<JsValue>) -> Promise {
+    pub fn measure_rtt(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "MeasureOptions")] options: Option<JsValue>,
+    ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         let num = |k: &str| get(&options, k).as_f64().filter(|x| x.is_finite() && *x >= 0.0);
         // the same ranges as the constructor's options (pingIntervalMs, pingTimeoutMs)
         let spec = MeasureSpec {
             pings: num("numPings").map_or(self.defaults.pings, |n| n.clamp(1.0, f64::from(MAX_PINGS)) as u32),
             interval_ms: num("pingInterval").map_or(self.defaults.interval_ms, |v| v.min(convert::MAX_INTERVAL_MS)),
-            timeout_ms: num("pingTimeout").map_or(self.defaults.timeout_ms, |v| v.clamp(1.0, convert::MAX_PING_TIMEOUT_MS)),
+            timeout_ms: num("pingTimeout")
+                .map_or(self.defaults.timeout_ms, |v| v.clamp(1.0, convert::MAX_PING_TIMEOUT_MS)),
             budget_ms: 0.0,
         };
         let signal = get(&options, "signal");

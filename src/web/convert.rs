@@ -15,7 +15,7 @@ extern "C" {
     fn js_string(v: &JsValue) -> String;
 }
 use crate::core::probe::MAX_PINGS;
-use crate::core::{Candidate, Config, ProbeRecord, Report, SignalError, Signal};
+use crate::core::{Candidate, Config, ProbeRecord, Report, Signal, SignalError};
 use serde::Serialize;
 
 /// Longest probe_session_id we accept (the server's are 42 characters).
@@ -47,7 +47,6 @@ pub fn get(obj: &JsValue, key: &str) -> JsValue {
 pub fn set(obj: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), value);
 }
-
 
 /// A string, or a finite number converted the way JavaScript's `String(x)` does.
 pub fn id_string(v: &JsValue) -> Option<String> {
@@ -92,8 +91,19 @@ fn string_or_null(opts: &JsValue, key: &'static str) -> Result<Option<String>, A
 
 /// Every option a constructor or `configure()` reads.
 pub const KNOWN_OPTIONS: &[&str] = &[
-    "iceServers", "turnUrls", "iceTransportPolicy", "pings", "pingIntervalMs", "pingTimeoutMs",
-    "connectTimeoutMs", "startTimeoutMs", "measureBudgetMs", "onResult", "onProgress", "turnUsername", "turnCredential",
+    "iceServers",
+    "turnUrls",
+    "iceTransportPolicy",
+    "pings",
+    "pingIntervalMs",
+    "pingTimeoutMs",
+    "connectTimeoutMs",
+    "startTimeoutMs",
+    "measureBudgetMs",
+    "onResult",
+    "onProgress",
+    "turnUsername",
+    "turnCredential",
 ];
 
 /// One `console.warn` per option key that nothing reads, naming the nearest known one (a typo
@@ -251,7 +261,10 @@ pub fn signal(data: &JsValue, peer: &str) -> Result<Signal, SignalError> {
                     return Err(SignalError::BadPayload);
                 }
             }
-            let sdp = get(&payload, "sdp").as_string().filter(|s| !s.is_empty() && s.len() <= MAX_SDP).ok_or(SignalError::BadPayload)?;
+            let sdp = get(&payload, "sdp")
+                .as_string()
+                .filter(|s| !s.is_empty() && s.len() <= MAX_SDP)
+                .ok_or(SignalError::BadPayload)?;
             Ok(if kind == "offer" { Signal::Offer(sdp) } else { Signal::Answer(sdp) })
         }
         "ice-candidate" => {
@@ -261,7 +274,8 @@ pub fn signal(data: &JsValue, peer: &str) -> Result<Signal, SignalError> {
             if !payload.is_object() {
                 return Err(SignalError::BadPayload);
             }
-            let candidate = get(&payload, "candidate").as_string().filter(|c| c.len() <= 4096).ok_or(SignalError::BadPayload)?;
+            let candidate =
+                get(&payload, "candidate").as_string().filter(|c| c.len() <= 4096).ok_or(SignalError::BadPayload)?;
             if candidate.is_empty() {
                 return Ok(Signal::EndOfCandidates);
             }

@@ -64,7 +64,11 @@ pub struct ProbeManager {
 /// `probe_start` and `probe_signal`, answers with `probe_ready`, `probe_signal` and
 /// `probe_result`. Throws a `ProbeError` (`invalid_socket`, `invalid_option`, ...) on bad input.
 #[wasm_bindgen(js_name = attachProbeManager, skip_typescript)]
-pub fn attach_probe_manager(socket: JsValue, my_subject_id: JsValue, options: JsValue) -> Result<ProbeManager, JsValue> {
+pub fn attach_probe_manager(
+    socket: JsValue,
+    my_subject_id: JsValue,
+    options: JsValue,
+) -> Result<ProbeManager, JsValue> {
     ProbeManager::new(socket, my_subject_id, Some(options))
 }
 
@@ -107,7 +111,10 @@ impl ProbeManager {
         for (event, handler) in subs {
             let strong = Rc::clone(&inner);
             // a failure drops the subscriptions made so far: nothing is left behind
-            subscriptions.push(Subscription::new(&socket, event, move |data| handler(&strong, &data)).map_err(|_| ApiError::InvalidSocket)?);
+            subscriptions.push(
+                Subscription::new(&socket, event, move |data| handler(&strong, &data))
+                    .map_err(|_| ApiError::InvalidSocket)?,
+            );
         }
         inner.with_mut(&inner.subscriptions, |s| *s = subscriptions);
         Ok(ProbeManager { inner })
@@ -140,7 +147,10 @@ impl ProbeManager {
     /// and timers are released at once (no lingering). Returns `true` when a live probe with this
     /// id was found; `false` (and nothing happens) for an unknown id, a probe that has already
     /// reported, or a closed manager.
-    pub fn cancel(&self, #[wasm_bindgen(js_name = probeSessionId, unchecked_param_type = "string")] probe_session_id: JsValue) -> bool {
+    pub fn cancel(
+        &self,
+        #[wasm_bindgen(js_name = probeSessionId, unchecked_param_type = "string")] probe_session_id: JsValue,
+    ) -> bool {
         self.inner.cancel(&probe_session_id)
     }
 
@@ -221,7 +231,9 @@ impl Inner {
         let Some(role) = decide_role(&self.me, &peer) else {
             return self.warn_event(&session, SignalError::PeerIsSelf);
         };
-        let (duplicate, full) = self.with_mut(&self.sessions, |s| (s.iter().any(|x| x.id == session), s.len() >= MAX_SESSIONS)).unwrap_or((true, false));
+        let (duplicate, full) = self
+            .with_mut(&self.sessions, |s| (s.iter().any(|x| x.id == session), s.len() >= MAX_SESSIONS))
+            .unwrap_or((true, false));
         if duplicate || self.is_recent(&session) {
             return self.warn_event(&session, SignalError::DuplicateSession);
         }
@@ -235,15 +247,14 @@ impl Inner {
         // task holds it only until it ends (every probe ends by its timeouts, at once on close).
         let inner = Rc::clone(self);
         let sid = session.clone();
-        let notify = Rc::new(move |n: Notice| {
-            match n {
-                Notice::Done(r) => inner.finish(&sid, &r),
-                Notice::Ended => inner.ended(&sid),
-                Notice::Progress(stage) => inner.progress(&sid, stage),
-                Notice::Connected | Notice::Closed | Notice::MeasureDone(_) => {}
-            }
+        let notify = Rc::new(move |n: Notice| match n {
+            Notice::Done(r) => inner.finish(&sid, &r),
+            Notice::Ended => inner.ended(&sid),
+            Notice::Progress(stage) => inner.progress(&sid, stage),
+            Notice::Connected | Notice::Closed | Notice::MeasureDone(_) => {}
         }) as Rc<dyn Fn(Notice)>;
-        let conn = Conn::new(session.clone(), peer.clone(), role, self.socket.clone(), rtc_config, self.opts.cfg, notify);
+        let conn =
+            Conn::new(session.clone(), peer.clone(), role, self.socket.clone(), rtc_config, self.opts.cfg, notify);
         self.with_mut(&self.sessions, |s| s.push(Session { id: session.clone(), peer, conn }));
         let ready = Object::new();
         set(&ready, "probe_session_id", &JsValue::from_str(&session));
@@ -262,7 +273,9 @@ impl Inner {
         if self.closed.get() {
             return false;
         }
-        let found = self.with_mut(&self.sessions, |s| s.iter().find(|x| x.id == id && !x.conn.is_closed()).map(|x| x.conn.cancel()).is_some());
+        let found = self.with_mut(&self.sessions, |s| {
+            s.iter().find(|x| x.id == id && !x.conn.is_closed()).map(|x| x.conn.cancel()).is_some()
+        });
         found.unwrap_or(false)
     }
 
@@ -278,7 +291,9 @@ impl Inner {
                 return None;
             }
         };
-        let found = self.with_mut(&self.sessions, |s| s.iter().find(|x| x.id == session).map(|x| (x.peer.clone(), x.conn.sink())))?;
+        let found = self.with_mut(&self.sessions, |s| {
+            s.iter().find(|x| x.id == session).map(|x| (x.peer.clone(), x.conn.sink()))
+        })?;
         if found.is_none() && !self.is_recent(&session) {
             // late signals of a session we finished are normal: dropped quietly
             self.warn_event(&session, SignalError::UnknownSession);
@@ -304,7 +319,8 @@ impl Inner {
     /// Exactly once per session (the core's `Done`): send `probe_result`, call `onResult`,
     /// forget the session (its connection lingers until its task ends).
     fn finish(&self, session: &str, r: &Report) {
-        let removed = self.with_mut(&self.sessions, |s| s.iter().position(|x| x.id == session).map(|at| s.remove(at))).flatten();
+        let removed =
+            self.with_mut(&self.sessions, |s| s.iter().position(|x| x.id == session).map(|at| s.remove(at))).flatten();
         if let Some(s) = removed {
             self.with_mut(&self.lingering, |l| l.push(s));
         }

@@ -49,9 +49,16 @@ pub(crate) fn warn(session: &str, why: &str) {
 
 /// Calls the page's `onProgress(sessionId, phase)`. An exception thrown in it is caught and
 /// warned about once per owner (`warned`); it never reaches our code.
-pub(crate) fn call_progress(f: Option<&js_sys::Function>, warned: &core::cell::Cell<bool>, session: &str, stage: crate::core::Stage) {
+pub(crate) fn call_progress(
+    f: Option<&js_sys::Function>,
+    warned: &core::cell::Cell<bool>,
+    session: &str,
+    stage: crate::core::Stage,
+) {
     let Some(f) = f else { return };
-    if f.call2(&JsValue::NULL, &JsValue::from_str(session), &JsValue::from_str(stage.as_str())).is_err() && !warned.replace(true) {
+    if f.call2(&JsValue::NULL, &JsValue::from_str(session), &JsValue::from_str(stage.as_str())).is_err()
+        && !warned.replace(true)
+    {
         warn(session, "onProgress threw (ignored; further exceptions in it are not reported)");
     }
 }
