@@ -76,11 +76,14 @@ pub const HOST_BELOW_MS: f64 = 2.0;
 pub const CI_FLOOR_LOW_MS: f64 = 1.75;
 /// Added above an interval from pings: timer resolution.
 pub const CI_FLOOR_MS: f64 = 0.5;
-/// The interval of an RTT from getStats: [rtt − 3, rtt + 1] ms. Chromium's ICE round trips are
+/// The interval of an RTT from getStats: [rtt − 5, rtt + 1] ms. Chromium's ICE round trips are
 /// whole milliseconds and cross both browsers' network threads: their mean over a connection
 /// read +0.4..+3.1 ms above the UDP path here with both pages busy (median +1.05, 90th
-/// percentile +2.7), about +1 on a clean link: they read high, not low.
-pub const STATS_LOW_MS: f64 = 3.0;
+/// percentile +2.7), about +1 on a clean link: they read high, not low. Under the whole test
+/// suite's load on 2 cores they read higher still: in two CI runs of the busy profile the
+/// figure reported was +0.3..+4.7 above the truth, and 3 ms below missed it in 4 and 1 of 20
+/// results (coverage 80 % and 95 %); 5 ms below holds all 40.
+pub const STATS_LOW_MS: f64 = 5.0;
 pub const STATS_HIGH_MS: f64 = 1.0;
 /// Stopping target: the interval's half-width within max(1 ms, 2 % of the RTT).
 pub const TARGET_MIN_MS: f64 = 1.0;
@@ -554,7 +557,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!((e.rtt_ms, e.source), (50.6, Source::Stats));
-        assert!((e.ci95_ms.0 - 47.6).abs() < 1e-9 && (e.ci95_ms.1 - 51.6).abs() < 1e-9, "{e:?}");
+        assert!((e.ci95_ms.0 - (50.6 - STATS_LOW_MS)).abs() < 1e-9 && (e.ci95_ms.1 - 51.6).abs() < 1e-9, "{e:?}");
         // the same against one ICE check: not trusted to overrule the pings
         let one = estimate(&Evidence {
             all: &all,
