@@ -34,7 +34,11 @@
 //!   (Δ`totalRoundTripTime` / Δ`responsesReceived`: every check of the connection, not one).
 //!   The milder form ([`BUSY_NEAR_MS`]) also needs a page that says it is late (`"late"`, the
 //!   upper quartile of its timers' lateness during the second phase, from either side): with
-//!   both pages on time the spread is the path's.
+//!   both pages on time the spread is the path's. When both pages sent that figure, the other
+//!   forms need the excess they blame on the hosts to be within the two figures (+
+//!   [`BUSY_MARGIN_MS`]): a jittery path's ICE mean of a few checks can stray far below it.
+//!   The latest check stands in for the mean when lower, unless it is more than
+//!   [`STATS_LOW_MS`] below it (one check's jitter).
 //!
 //! # The confidence interval, and the stopping rule
 //!
