@@ -77,8 +77,11 @@ BOUNDS = {
     # issue: median 1, p90 3, coverage 90 %. Bench (6 runs): median +0.44..+2.42, p90
     # 2.3..5.2 (legacy 5.5..5.6 in the same runs), coverage 75..100 %: the chained phase gets
     # 5-9 samples in 500 ms with 5 % loss each way, and its samples read about +1.5 ms (see the
-    # README); not met, asserted as measured plus margin, legacy comparison at 1.2x
-    "jitter5-loss5": Bound(2.5,   None,  5.5,  1.2,      0.75,    1,     True),
+    # README); not met, asserted as measured plus margin. Legacy comparison at 1.5x over 2N
+    # probes each: in the last bench runs the two p90s were alike (4.10 vs 4.08, 4.89 vs
+    # 4.85), and over N=10 (20 results) the legacy client's ranged 3.07..7.47 in CI runs; one
+    # failed 1.2x on that noise (ours 3.96 against 3.07)
+    "jitter5-loss5": Bound(2.5,   None,  5.5,  1.5,      0.75,    2,     True),
     # issue: median 2. Bench: +0.3..+2.9 (legacy +2.3..+3.1), p90 4.4..7.2 (legacy 8.5..9.6:
     # below it in all six runs; 1.1x here for the noise of one CI run)
     "jitter10":      Bound(3.5,   None,  None, 1.1,      0.85,    2,     False),
