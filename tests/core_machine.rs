@@ -9,6 +9,8 @@ use p2p_probe::core::stats::StatEntry;
 use p2p_probe::core::{codec, OneShot, ProbeError};
 use proptest::prelude::*;
 
+mod common;
+
 fn drain(p: &mut Probe) -> Vec<Output> {
     std::iter::from_fn(|| p.poll_output()).collect()
 }
@@ -38,35 +40,7 @@ fn pong_for(ping: &str) -> String {
     }
 }
 fn stats_with_rtt(rtt_s: f64) -> Vec<StatEntry> {
-    vec![
-        StatEntry {
-            id: "T".into(),
-            kind: "transport".into(),
-            selected_candidate_pair_id: Some("P".into()),
-            ..Default::default()
-        },
-        StatEntry {
-            id: "P".into(),
-            kind: "candidate-pair".into(),
-            current_round_trip_time: Some(rtt_s),
-            local_candidate_id: Some("L".into()),
-            remote_candidate_id: Some("R".into()),
-            ..Default::default()
-        },
-        StatEntry {
-            id: "L".into(),
-            kind: "local-candidate".into(),
-            candidate_type: Some("host".into()),
-            protocol: Some("udp".into()),
-            ..Default::default()
-        },
-        StatEntry {
-            id: "R".into(),
-            kind: "remote-candidate".into(),
-            candidate_type: Some("host".into()),
-            ..Default::default()
-        },
-    ]
+    common::pair_stats(rtt_s, None)
 }
 
 /// Starts a probe and opens its channel at t=100; returns the pings it sent at open.

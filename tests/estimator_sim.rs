@@ -13,6 +13,8 @@ use p2p_probe::core::role::Role;
 use p2p_probe::core::stats::StatEntry;
 use p2p_probe::core::OneShot;
 
+mod common;
+
 /// xorshift64*: deterministic, no dependency.
 struct Rng(u64);
 impl Rng {
@@ -83,37 +85,7 @@ struct Outcome {
 }
 
 fn stats(current_s: f64, mean_s: f64, responses: f64) -> Vec<StatEntry> {
-    vec![
-        StatEntry {
-            id: "T".into(),
-            kind: "transport".into(),
-            selected_candidate_pair_id: Some("P".into()),
-            ..Default::default()
-        },
-        StatEntry {
-            id: "P".into(),
-            kind: "candidate-pair".into(),
-            current_round_trip_time: Some(current_s),
-            total_round_trip_time: Some(mean_s * responses),
-            responses_received: Some(responses),
-            local_candidate_id: Some("L".into()),
-            remote_candidate_id: Some("R".into()),
-            ..Default::default()
-        },
-        StatEntry {
-            id: "L".into(),
-            kind: "local-candidate".into(),
-            candidate_type: Some("host".into()),
-            protocol: Some("udp".into()),
-            ..Default::default()
-        },
-        StatEntry {
-            id: "R".into(),
-            kind: "remote-candidate".into(),
-            candidate_type: Some("host".into()),
-            ..Default::default()
-        },
-    ]
+    common::pair_stats(current_s, Some((mean_s, responses)))
 }
 
 /// Runs one probe: side 0 is the initiator. `legacy[i]`: side i is the legacy client.
