@@ -885,3 +885,82 @@ fn a_path_within_the_target_of_zero_does_not_wait_for_an_overdue_pong() {
     p.handle(at + 30.0, Input::Message(&pong_for(&burst[4].1)));
     assert!(drain(&mut p).iter().all(|o| !matches!(o, Output::Warn(_))));
 }
+
+/// Runs an initiator's chained phase on answers of the given round trips (each pong `rtt`
+/// after its ping, the next chained ping as the probe sends it) and then lets its timer run
+/// 60 ms, the last chained ping answered after 50; returns the pings sent meanwhile (when, the
+/// `"chain"` and `"hold"` fields) with the seq of that last ping and when it left.
+/// A ping as sent: when, its `"chain"` and `"hold"` fields.
+type SentPing = (f64, Option<codec::Chain>, Option<u64>);
+
+fn chain_then_wait(rtts: &[f64]) -> (Vec<SentPing>, u64, f64) {
+    let c = Config { pings: 3, ping_interval_ms: 2.0, ping_timeout_ms: 1000.0, measure_budget_ms: 3000.0, ..cfg() };
+    let (mut p, out) = opened(Role::Initiator, c);
+    let burst: Vec<String> = burst_sent(&mut p, &out, 3, 2.0).into_iter().map(|(_, s)| s).collect();
+    // a spread burst (no steady path): the chain starts on the last pong
+    let mut chained = vec![];
+    let mut now = 0.0;
+    for (ping, at) in burst.iter().zip([140.0, 171.0, 152.0]) {
+        now = at;
+        p.handle(at, Input::Message(&pong_for(ping)));
+        chained.extend(sends(&drain(&mut p)).into_iter().filter(|s| s.contains("\"chain\"")).map(|s| (at, s)));
+    }
+    let (mut sent_at, mut ping) = chained.pop().expect("the chain starts");
+    for rtt in rtts {
+        now = sent_at + rtt;
+        p.handle(now, Input::Message(&pong_for(&ping)));
+        let next: Vec<String> = sends(&drain(&mut p));
+        assert_eq!(next.len(), 1, "one chained ping on each pong: {next:?}");
+        (sent_at, ping) = (now, next[0].clone());
+    }
+    let seq = match codec::decode(&ping).unwrap() {
+        codec::Wire::Ping { seq, .. } => seq,
+        w => panic!("{w:?}"),
+    };
+    let mut early = vec![];
+    let mut answered = false;
+    while now < sent_at + 60.0 {
+        now = p.deadline().expect("a timer").max(now + 0.1);
+        if !answered && now >= sent_at + 50.0 {
+            // the last ping's pong, 50 ms after it left
+            (answered, now) = (true, sent_at + 50.0);
+            p.handle(now, Input::Message(&pong_for(&ping)));
+        } else {
+            p.handle(now, Input::Timer);
+        }
+        for s in sends(&drain(&mut p)) {
+            match codec::decode(&s).unwrap() {
+                codec::Wire::Ping { chain, hold_us, .. } => early.push((now, chain, hold_us)),
+                w => panic!("{w:?}"),
+            }
+        }
+    }
+    (early, seq, sent_at)
+}
+
+#[test]
+fn a_chain_on_a_path_whose_spread_is_well_below_its_round_trip_is_paced() {
+    // chained answers of 46..54 ms (sd √10 = 3.16, range 8): the next ping leaves 3 sd (9.49)
+    // or the range, whichever is more, + 5 ms after the last, before its pong: 14.49 ms
+    let (early, last, at) = chain_then_wait(&[46.0, 54.0, 50.0, 48.0, 52.0]);
+    let (t, chain, _) = early.first().copied().expect("a paced ping before the last pong");
+    assert!((t - (at + 3.0 * 10f64.sqrt() + 5.0)).abs() < 0.01, "paced at {t}, the last ping left at {at}");
+    // no pong came back since the last one chained from: it names none
+    assert_eq!(chain, Some(codec::Chain::Start));
+    // once the last one's pong is in (at + 50), the next paced ping names it, and how long after
+    // that pong it left: the answerer's sample leaves that wait out
+    let (t, chain, hold) = early.iter().copied().find(|e| e.0 > at + 50.0).expect("a paced ping after the pong at +50");
+    assert_eq!(chain, Some(codec::Chain::After(last)));
+    let h = hold.expect("a hold") as f64 / 1000.0;
+    assert!((h - (t - at - 50.0)).abs() < 0.01, "hold {h} ms, sent at {t}");
+    assert!(t - at < 60.0, "{early:?}");
+    assert_eq!(early.iter().filter(|e| e.0 < at + 60.0).count(), 4, "a ping every ~14.5 ms: {early:?}");
+}
+
+#[test]
+fn a_chain_whose_spread_is_near_its_round_trip_keeps_one_ping_in_flight() {
+    // answers of 30..70 ms: pacing would let a ping queue behind the one before
+    let (early, last, at) = chain_then_wait(&[30.0, 70.0, 40.0, 60.0, 50.0]);
+    // nothing before the last one's pong (at + 50), and then the next one on that pong
+    assert_eq!(early.first().copied(), Some((at + 50.0, Some(codec::Chain::After(last)), None)), "{early:?}");
+}

@@ -29,6 +29,18 @@ pub const MAX_PINGS: u32 = 1000;
 /// changes nothing. A ping held after its pong says for how long (`"hold"`, µs), so the
 /// answerer's sample (its pong to this ping) still leaves the wait out.
 pub const CHAIN_SPACING_MS: f64 = 10.0;
+/// A paced chain (see `Mode`): once [`PACE_SAMPLES`] chained samples are in, the next ping
+/// may leave this many standard deviations of them (at least their range) plus
+/// [`PACE_MARGIN_MS`] after the one before, answered or not, when that is at most the typical
+/// round trip divided by [`PACE_GAIN`]. An order-keeping queue holds a packet behind the one
+/// before only when they left closer than the spread of one direction's delay (2 J for ±J
+/// jitter); the round trips of a ±J link spread with a standard deviation of J·√(2/3), so
+/// 3 of them plus 5 ms is 2.45 J + 5. On the ±5-ms link (51 ms) that sends a ping every
+/// ~17 ms instead of one per round trip: three times the samples within the same budget.
+pub const PACE_SD_FACTOR: f64 = 3.0;
+pub const PACE_MARGIN_MS: f64 = 5.0;
+pub const PACE_SAMPLES: usize = 4;
+pub const PACE_GAIN: f64 = 1.5;
 /// During a chained phase (or while listening to the peer's) the series asks for a timer this
 /// often (ms) and records how late it fires: the page's responsiveness while its pongs are
 /// handled, which the burst's own timers (a few ms long) cannot show. With the page blocked by
@@ -296,6 +308,13 @@ struct Ping {
 /// answerer's pong to the next chained ping is a sample for the answerer, which sends no pings
 /// of its own meanwhile. Against a legacy peer (which never chains), or one whose own burst
 /// sufficed, our side chains by itself after waiting `listen_slack` for the peer's chain.
+///
+/// One packet in flight wastes most of a round trip on a path whose spread is far smaller than
+/// its round trip (±5 ms on 51 ms: about 9 samples in the budget). Once the chained samples show
+/// that (see [`PACE_SD_FACTOR`]), the chain is **paced**: the next ping leaves that spacing after
+/// the one before whether or not its pong is back, still naming the newest pong not yet named
+/// (with its `"hold"`), so the answerer keeps taking samples. On the ±20-ms link the spacing is
+/// not below the round trip and the chain keeps one packet in flight.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Mode {
     Burst,
@@ -376,6 +395,39 @@ impl Measurement {
     fn chain_ready_at(&self, after: Option<u64>) -> Option<f64> {
         let last = self.pings.last().filter(|p| p.chain && p.rtt.is_some() && after != Some(p.seq))?;
         Some(last.sent_at + CHAIN_SPACING_MS)
+    }
+
+    /// The spacing at which the chain may send its next ping while the last one is still in
+    /// flight (a paced chain), when the chained samples so far show that it is shorter than a
+    /// round trip: [`PACE_SD_FACTOR`] times their standard deviation, at least their range, plus
+    /// [`PACE_MARGIN_MS`] (see [`PACE_SD_FACTOR`]); `None` while fewer than [`PACE_SAMPLES`]
+    /// are in, or when it is not below the typical one by [`PACE_GAIN`].
+    fn pace_ms(&self) -> Option<f64> {
+        let chained: Vec<f64> = self.pings.iter().filter(|p| p.chain && !p.void).filter_map(|p| p.rtt).collect();
+        if chained.len() < PACE_SAMPLES {
+            return None;
+        }
+        let s = estimate::sorted(&chained);
+        let range = s.last()? - s.first()?;
+        let pace = ((PACE_SD_FACTOR * estimate::stdev(&s)?).max(range) + PACE_MARGIN_MS).max(CHAIN_SPACING_MS);
+        let typical = estimate::lower_median(&s)?;
+        (pace * PACE_GAIN <= typical).then_some(pace)
+    }
+
+    /// When a paced chain sends its next ping although the last one is unanswered.
+    fn pace_at(&self) -> Option<f64> {
+        let last = self.pings.last().filter(|p| p.chain && p.rtt.is_none() && !p.lost)?;
+        Some(last.sent_at + self.pace_ms()?)
+    }
+
+    /// The newest answered chained ping, if the chain has not sent on its pong yet (`after`).
+    fn newest_pong(&self, after: Option<u64>) -> Option<&Ping> {
+        self.pings
+            .iter()
+            .rev()
+            .filter(|p| p.chain)
+            .find(|p| p.rtt.is_some())
+            .filter(|p| after.map_or(true, |a| p.seq > a))
     }
 
     /// Voids every unanswered ping sent before `before` (neither a sample nor a loss, see
@@ -564,6 +616,18 @@ fn loss_limit(m: &Measurement) -> f64 {
     match typical {
         Some(r) => (r * LOSS_FACTOR + LOSS_SLACK_MS).min(m.spec.timeout_ms),
         None => m.spec.timeout_ms,
+    }
+}
+
+/// [`loss_limit`] for a chained ping once a paced series stops sending: it no longer holds up the
+/// result past [`Measurement::overdue_after`] (1.5 typical round trips + 10 ms). A paced chain
+/// has a few pings in flight when its budget ends; on the ±5-ms link with 5 % loss each way one
+/// of them was lost often enough that the results waited the full limit (4 round trips + 50 ms).
+fn chain_loss_limit(m: &Measurement) -> f64 {
+    if m.stop_sending && m.pace_ms().is_some() {
+        loss_limit(m).min(m.overdue_after())
+    } else {
+        loss_limit(m)
     }
 }
 
@@ -1070,8 +1134,9 @@ impl Probe {
                 }
             }
         }
-        let limit = loss_limit(m);
+        let (limit, chain_limit) = (loss_limit(m), chain_loss_limit(m));
         for p in m.pings.iter_mut() {
+            let limit = if p.chain { chain_limit } else { limit };
             if p.rtt.is_none() && !p.lost && !p.void && now >= p.sent_at + limit {
                 p.lost = true;
             }
@@ -1084,7 +1149,9 @@ impl Probe {
             // the hosts' spread above a path the ICE mean confirms (`estimate::host_delayed`),
             // once the series is long enough for a jittery path's fastest answer to have shown
             // itself below that mean (see `HOST_STOP_SAMPLES`)
-            let host_stop = samples.len() >= HOST_STOP_SAMPLES && estimate::host_delayed(fastest, transport);
+            let host_stop = samples.len() >= HOST_STOP_SAMPLES
+                && estimate::host_delayed(fastest, transport)
+                && estimate::host_explained(&samples, fastest, m.late_ms(), m.peer_late_ms);
             let enough = estimate::is_steady(&samples, transport.map(|t| t.0))
                 || host_stop
                 || evaluate(m, stats_current, transport).is_some_and(|e| e.good_enough());
@@ -1127,6 +1194,7 @@ impl Probe {
         }
         if let (Mode::Chain { after }, false) = (m.mode, m.stop_sending) {
             let resend_at = m.resend_at();
+            let pace_at = m.pace_at();
             let next = match m.pings.last() {
                 Some(p) if p.chain && p.rtt.is_some() && after != Some(p.seq) => {
                     let ready = p.sent_at + CHAIN_SPACING_MS;
@@ -1135,6 +1203,15 @@ impl Probe {
                     // our timer's lateness when the spacing held it, else it left on its pong
                     let lag = if ready > pong_at { now - ready } else { f64::NAN };
                     (now >= ready).then_some((Chain::After(p.seq), lag, now - pong_at))
+                }
+                // paced: the next one before the last is answered; it names the newest pong
+                // not yet chained from, so the answerer still takes its sample
+                Some(p) if p.chain && p.rtt.is_none() && !p.lost && pace_at.is_some_and(|t| now >= t) => {
+                    let lag = pace_at.map_or(0.0, |t| now - t);
+                    match m.newest_pong(after) {
+                        Some(q) => Some((Chain::After(q.seq), lag, now - (q.sent_at + q.rtt.unwrap_or(0.0)))),
+                        None => Some((Chain::Start, lag, 0.0)),
+                    }
                 }
                 Some(p) if p.chain && p.lost => Some((Chain::Start, 0.0, 0.0)),
                 Some(p) if p.chain && p.rtt.is_none() && resend_at.is_some_and(|t| now >= t) => {
@@ -1352,14 +1429,16 @@ impl Probe {
                     Mode::Burst => None,
                     _ if m.stop_sending => None,
                     Mode::Listen { fallback_at } => Some(m.listen_until(fallback_at).min(end + m.listen_slack())),
-                    Mode::Chain { after } => match (m.resend_at(), m.chain_ready_at(after)) {
-                        (Some(a), Some(b)) => Some(a.min(b)),
-                        (a, b) => a.or(b),
-                    },
+                    Mode::Chain { after } => {
+                        [m.resend_at(), m.chain_ready_at(after), m.pace_at()].into_iter().flatten().reduce(f64::min)
+                    }
                 };
-                let limit = loss_limit(m);
-                let expiry =
-                    m.counted().filter(|p| p.rtt.is_none() && !p.lost).map(|p| p.sent_at + limit).reduce(f64::min);
+                let (limit, chain_limit) = (loss_limit(m), chain_loss_limit(m));
+                let expiry = m
+                    .counted()
+                    .filter(|p| p.rtt.is_none() && !p.lost)
+                    .map(|p| p.sent_at + if p.chain { chain_limit } else { limit })
+                    .reduce(f64::min);
                 let tick = m.next_tick_at.filter(|_| m.ticking());
                 let next = [send, expiry, tick].into_iter().flatten().reduce(f64::min).unwrap_or(m.deadline_at);
                 Some(next.min(m.deadline_at))
