@@ -12,23 +12,10 @@ use p2p_probe::core::stats::StatEntry;
 use p2p_probe::core::OneShot;
 use proptest::prelude::*;
 
+mod common;
+
 fn stats_with_rtt(rtt_s: f64) -> Vec<StatEntry> {
-    vec![
-        StatEntry {
-            id: "T".into(),
-            kind: "transport".into(),
-            selected_candidate_pair_id: Some("P".into()),
-            ..Default::default()
-        },
-        StatEntry {
-            id: "P".into(),
-            kind: "candidate-pair".into(),
-            current_round_trip_time: Some(rtt_s),
-            local_candidate_id: Some("L".into()),
-            remote_candidate_id: Some("R".into()),
-            ..Default::default()
-        },
-    ]
+    common::pair_stats(rtt_s, None)
 }
 
 /// How the simulated browser timer fires relative to the time it was armed for.

@@ -281,8 +281,8 @@ pub const HOST_EXPLAIN_MS: f64 = 1.0;
 /// median of what it adds is below the upper quartile of its timers' lateness. Simulated
 /// (`estimator_sim`, 300 seeds): ±5 ms jitter with idle pages, p90 |error| 2.20 before, 1.98
 /// with it; pages 0–3 / 0–6 ms late on clean paths unchanged (the ICE figure's +1).
-pub fn host_explained(all: &[f64], fastest: f64, late_ms: Option<f64>, peer_late_ms: Option<f64>) -> bool {
-    let typical = lower_median(&sorted(all)).unwrap_or(fastest);
+/// `typical`: the series' lower median.
+pub fn host_explained(typical: f64, fastest: f64, late_ms: Option<f64>, peer_late_ms: Option<f64>) -> bool {
     hosts_explain(typical - fastest, late_ms, peer_late_ms, HOST_EXPLAIN_MS)
 }
 
@@ -479,7 +479,7 @@ pub fn estimate(e: &Evidence<'_>) -> Option<Estimate> {
     let host = transport.filter(|s| {
         !steady
             && host_delayed(fastest, Some((*s, e.transport_checks)))
-            && host_explained(e.all, fastest, e.late_ms, e.peer_late_ms)
+            && host_explained(lower_median(&all).unwrap_or(fastest), fastest, e.late_ms, e.peer_late_ms)
     });
     if steady || host.is_some() {
         let (_, (lo, hi)) = hodges_lehmann(if steady { e.all } else { &all_in })?;

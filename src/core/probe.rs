@@ -1151,7 +1151,7 @@ impl Probe {
             // itself below that mean (see `HOST_STOP_SAMPLES`)
             let host_stop = samples.len() >= HOST_STOP_SAMPLES
                 && estimate::host_delayed(fastest, transport)
-                && estimate::host_explained(&samples, fastest, m.late_ms(), m.peer_late_ms);
+                && estimate::host_explained(m.typical().unwrap_or(fastest), fastest, m.late_ms(), m.peer_late_ms);
             let enough = estimate::is_steady(&samples, transport.map(|t| t.0))
                 || host_stop
                 || evaluate(m, stats_current, transport).is_some_and(|e| e.good_enough());
