@@ -24,6 +24,9 @@ on_complete elapsed_ms). "truth" = the median echo RTT, +- its standard error (o
 statistics). --truth-no-rt also measures the truth without real-time priority, to show what
 host scheduling adds.
 
+After the table, a reference line (--no-hosts skips it): what the pages add to a round trip,
+from a fixed series of pings 45 ms apart on the clean 25/25 link (see hosts()).
+
 No assertions; tests/e2e/test_accuracy.py holds our client to the issue's bounds.
 """
 from __future__ import annotations
@@ -96,7 +99,68 @@ def run(args) -> dict:
                 row["clients"][kind] = s
             row["link_stats"] = rig.link.stats()
             out["links"].append(row)
+        if args.hosts and "ours" in kinds:
+            out["hosts"] = hosts(rig, args, out)
     return out
+
+
+# What the two pages add to a data-channel round trip that is not part of a burst (see hosts()):
+# a fixed series of pings 45 ms apart, about the chained phase's spacing on the ±10 ms link.
+HOSTS_LINK = "25-25"
+HOSTS_OPTS = {"pings": 12, "pingIntervalMs": 45, "measureBudgetMs": 0}
+
+
+def hosts(rig, args, out: dict) -> dict:
+    """The hosts' share of a typical round trip, as a reference beside the jittery links.
+
+    On a clean link the default series ends on its first burst (pings 2 ms apart) and reports
+    its fastest answer. On a jittery link the estimate is a location (Hodges-Lehmann) of the
+    chained samples, which leave one at a time tens of ms apart: each carries what the two pages
+    add to a typical round trip, not to the fastest. HOSTS_OPTS (not the defaults: a reference)
+    on the clean HOSTS_LINK shows both: the median sample of such a series and its fastest, minus
+    the truth; beside them the default client's burst on the same profile in this run."""
+    from netem_rig import by_slug, summarize
+
+    n = max(4, min(args.n, 10))
+    truth = rig.set_link(by_slug(HOSTS_LINK), seed=args.seed, truth_count=args.truth_count)
+    a, b = rig.pair("ours", **HOSTS_OPTS)
+    runs = []
+    for i in range(args.warmup + n):
+        r = rig.probe(a, b, timeout=args.timeout, settle=0)
+        if i >= args.warmup:
+            runs.append(r)
+    rig.refresh(runs)
+    s = summarize("ours", runs, truth)
+
+    def minus(x, t):
+        return None if x is None else round(x - t, 3)
+
+    t = truth["median_ms"]
+    res = {"link": HOSTS_LINK, "opts": HOSTS_OPTS, "n": n, "truth_ms": t, "failed": s["failed"],
+           "spaced_median_ms": minus(s["ping_median_ms"], t),
+           "spaced_fastest_ms": minus(s["ping_min_median_ms"], t)}
+    for row in out["links"]:
+        d = row["clients"].get("ours")
+        if row["slug"] == HOSTS_LINK and d:
+            tt = row["truth"]["median_ms"]
+            res["burst_median_ms"] = minus(d["ping_median_ms"], tt)
+            res["burst_fastest_ms"] = minus(d["ping_min_median_ms"], tt)
+    print("  hosts %-10s pings 45 ms apart: median sample %s, fastest %s above the truth (%d probes, "
+          "%d failed)" % (HOSTS_LINK, fmt(res["spaced_median_ms"], 2, True),
+                         fmt(res["spaced_fastest_ms"], 2, True), n, s["failed"]), file=sys.stderr)
+    return res
+
+
+def hosts_line(h: dict) -> str:
+    burst = ""
+    if h.get("burst_median_ms") is not None:
+        burst = (f"; the default client's first burst there (pings 2 ms apart): median "
+                 f"{fmt(h['burst_median_ms'], 2, True)}, fastest {fmt(h['burst_fastest_ms'], 2, True)}")
+    return (f"Hosts (reference, not the defaults: {h['opts']['pings']} pings "
+            f"{h['opts']['pingIntervalMs']} ms apart on the clean {h['link']} link, {h['n']} probes): "
+            f"median sample {fmt(h['spaced_median_ms'], 2, True)} ms above the truth, fastest "
+            f"{fmt(h['spaced_fastest_ms'], 2, True)}{burst}. Clean links report a burst's fastest "
+            f"answer; a jittery link's estimate is a location of samples like these.")
 
 
 def table(out: dict) -> str:
@@ -148,6 +212,8 @@ def main(argv=None) -> int:
     ap.add_argument("--name", default="pbacc%d" % (os.getpid() % 10000))
     ap.add_argument("--log-dir", default=str(REPO / "tests" / "e2e" / "artifacts" / "bench-accuracy"))
     ap.add_argument("--json", help="write all numbers here")
+    ap.add_argument("--no-hosts", dest="hosts", action="store_false",
+                    help="skip the hosts' reference (spaced pings on the clean 25/25 link, see hosts())")
     args = ap.parse_args(argv)
     if os.geteuid() != 0:
         print("bench/accuracy.py needs root (network namespaces)", file=sys.stderr)
@@ -172,6 +238,8 @@ def main(argv=None) -> int:
         print(f"{slug} {k}: main thread blocked "
               + " / ".join("-" if x is None else "%.0f %%" % (100 * x["fraction"]) for x in b)
               + " of the time (a / b)")
+    if out.get("hosts"):
+        print(hosts_line(out["hosts"]))
     print(f"({out['wall_s']} s)")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))

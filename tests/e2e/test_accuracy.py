@@ -74,16 +74,22 @@ BOUNDS = {
     "25-25":         Bound(1.0,   1.5,   None, None,     0.85,    1,     False),
     "10-90":         Bound(1.0,   1.5,   None, None,     0.85,    1,     False),
     "100-100":       Bound(1.0,   1.5,   None, None,     0.85,    1,     False),
-    # issue: median 1, p90 3, coverage 90 %. Bench (6 runs): median +0.44..+2.42, p90
-    # 2.3..5.2 (legacy 5.5..5.6 in the same runs), coverage 75..100 %: the chained phase gets
-    # 5-9 samples in 500 ms with 5 % loss each way, and its samples read about +1.5 ms (see the
-    # README); not met, asserted as measured plus margin. Legacy comparison at 1.5x over 2N
-    # probes each: in the last bench runs the two p90s were alike (4.10 vs 4.08, 4.89 vs
-    # 4.85), and over N=10 (20 results) the legacy client's ranged 3.07..7.47 in CI runs; one
-    # failed 1.2x on that noise (ours 3.96 against 3.07)
+    # issue: median 1, p90 3, coverage 90 %. The paced chain (bench, N=20, three runs):
+    # median +0.75..+0.82, p90 2.51..3.27 (legacy 5.44..6.29), coverage 98-100 %; N=40 A/B
+    # rounds +1.00..+1.86, p90 2.60..3.68; CI runs +0.84 / 3.31 and +1.16 / 2.81, coverage
+    # 95-100 %; this test alone, run locally: +2.00 / 3.96 (legacy +1.73 / 4.73). Its samples
+    # carry what the pages add to a typical round trip (+0.8..+1.9, README "What the hosts
+    # add"), so the median is not met; asserted as measured plus margin (with one ping in
+    # flight p90 reached 5.2; the paced chain's figures do not yet justify tighter bounds).
+    # Legacy comparison at 1.5x over 2N probes each: over N=10 (20 results) the legacy
+    # client's p90 ranged 3.07..7.47 in CI runs; one failed 1.2x on that noise (ours 3.96
+    # against 3.07, one ping in flight)
     "jitter5-loss5": Bound(2.5,   None,  5.5,  1.5,      0.75,    2,     True),
     # issue: median 2. Bench: +0.3..+2.9 (legacy +2.3..+3.1), p90 4.4..7.2 (legacy 8.5..9.6:
-    # below it in all six runs; 1.1x here for the noise of one CI run)
+    # below it in all six runs; 1.1x here for the noise of one CI run). The paced build: nine
+    # runs of N=20 (bench, CI, this test) read +0.53..+2.92, mean +1.8: the typical sample's host
+    # overhead, ~+2 ms on these 2 cores (README "What the hosts add"), which no location of the
+    # samples removes
     "jitter10":      Bound(3.5,   None,  None, 1.1,      0.85,    2,     False),
     # issue: median 2, p90 below legacy. Bench: median -1.7..+3.7 with a truth of +-1.0..1.4 ms
     # standard error; p90 8.0..14.2 against legacy 13.6..23.5: below it in every bench run, but

@@ -175,7 +175,8 @@ class Forwarder:
         self.config.update(_loss_config(loss_ab, loss_ba))
         # P2P_LINK_TRACE=FILE: one line per packet (arrival s, direction, bytes, drawn delay ms,
         # held ms, ms since the previous packet of its direction, IP protocol, source and
-        # destination port), written at stop: for looking into a link's queueing by hand
+        # destination port, UDP payload kind: s STUN, d DTLS, - other), written at stop: for
+        # looking into a link's queueing by hand
         self.trace_path = os.environ.get("P2P_LINK_TRACE")
         self.trace = []
 
@@ -259,8 +260,11 @@ class Forwarder:
         if self.trace_path is not None and len(self.trace) < 1_000_000:
             ports = (pkt[9], int.from_bytes(pkt[20:22], "big"), int.from_bytes(pkt[22:24], "big")) \
                 if len(pkt) >= 24 else (pkt[9], 0, 0)
-            self.trace.append("%.6f %s %d %.3f %.3f %.3f %d %d %d" % (
-                (now, d, len(pkt), delay * 1000.0, (t - now - delay) * 1000.0, gap * 1000.0) + ports))
+            kind = "-"
+            if pkt[9] == 17 and len(pkt) > 28:
+                kind = "s" if pkt[28] < 4 else ("d" if 20 <= pkt[28] <= 63 else "-")
+            self.trace.append("%.6f %s %d %.3f %.3f %.3f %d %d %d %s" % (
+                (now, d, len(pkt), delay * 1000.0, (t - now - delay) * 1000.0, gap * 1000.0) + ports + (kind,)))
         self.seq += 1
         heapq.heappush(self.heap, (t, self.seq, side, pkt))
 

@@ -130,6 +130,25 @@ def test_order_kept_under_jitter():
     assert free["arrival_seq"] != sorted(free["arrival_seq"]), "no reordering with allow_reorder"
 
 
+def test_trace_lists_each_packet_with_its_payload_kind(tmp_path, monkeypatch):
+    """P2P_LINK_TRACE: one line per packet, the last column the UDP payload's kind (s STUN,
+    d DTLS, - other), read from its first byte as RFC 7983 demultiplexes them."""
+    trace = tmp_path / "trace.txt"
+    monkeypatch.setenv("P2P_LINK_TRACE", str(trace))
+    send = ("import socket, sys\n"
+            "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "for first in (0x00, 0x17, 0x7b):\n"
+            "    s.sendto(bytes([first]) + bytes(31), (sys.argv[1], 9999))\n")
+    with Link(NAME, delay_ab=1, delay_ba=1) as link:
+        subprocess.run(link.exec_prefix("a") + [sys.executable, "-c", send, link.addr("b")],
+                       check=True, timeout=30)
+        time.sleep(0.2)
+    rows = [line.split() for line in trace.read_text().splitlines() if line.strip()]
+    ours = [r for r in rows if r[1] == "ab" and r[6] == "17" and r[8] == "9999"]
+    assert [r[9] for r in ours] == ["s", "d", "-"], rows
+    assert all(len(r) == 10 for r in rows), rows
+
+
 def test_foreign_destinations_are_dropped():
     """Only packets for the peer's address cross; anything else routed into the TUN dies."""
     with Link(NAME, delay_ab=1, delay_ba=1) as link:
