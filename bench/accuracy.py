@@ -24,7 +24,10 @@ on_complete elapsed_ms). "truth" = the median echo RTT, +- its standard error (o
 statistics). --truth-no-rt also measures the truth without real-time priority, to show what
 host scheduling adds.
 
-After the table, a reference line (--no-hosts skips it): what the pages add to a round trip,
+Then how far each figure can be trusted: 95 % intervals of the median error (the probes
+resampled, with the truth's standard error) and of the p90 of |error| (the probes resampled).
+
+After the tables, a reference line (--no-hosts skips it): what the pages add to a round trip,
 from a fixed series of pings 45 ms apart on the clean 25/25 link (see hosts()).
 
 No assertions; tests/e2e/test_accuracy.py holds our client to the issue's bounds.
@@ -33,7 +36,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -89,6 +94,7 @@ def run(args) -> dict:
                 st1 = rig.link.stats()
                 rig.refresh(runs)
                 s = summarize(kind, runs, truth)
+                s["trust"] = trust(runs, truth)
                 s["offset_ms"] = s["error_median_ms"]  # the old name
                 s["page_errors"] = [e for p in (a, b) for e in p.state()["errors"]]
                 s["busy"] = [p.busy_state() for p in (a, b)] if prof.busy else None
@@ -163,6 +169,62 @@ def hosts_line(h: dict) -> str:
             f"answer; a jittery link's estimate is a location of samples like these.")
 
 
+def trust(runs, truth: dict, reps: int = 2000, seed: int = 1) -> dict:
+    """How far a row's median error and p90 of |error| can be trusted: 95 % percentile
+    intervals over `reps` resamples of the probes (both results of a probe go together: they
+    crossed the same link at the same time). The median's interval is widened by the truth's own
+    standard error (1.96 se, in quadrature), which shifts every error of the row alike; the
+    p90's is the probes' alone. Empty below 5 probes with a result."""
+    from netem_rig import median, p90
+
+    t = truth["median_ms"]
+    per = [[p["rtt_ms"] - t for ps in r.payloads.values() for p in ps
+            if p.get("success") and isinstance(p.get("rtt_ms"), (int, float))] for r in runs]
+    per = [e for e in per if e]
+    if len(per) < 5:
+        return {}
+    rng = random.Random(seed)
+    meds, p90s = [], []
+    for _ in range(reps):
+        errs = [e for _ in per for e in rng.choice(per)]
+        meds.append(median(errs))
+        p90s.append(p90([abs(e) for e in errs]))
+
+    def interval(v):
+        v = sorted(v)
+        return v[int(0.025 * len(v))], v[int(0.975 * len(v)) - 1]
+
+    flat = [e for es in per for e in es]
+    med = median(flat)
+    (mlo, mhi), (plo, phi) = interval(meds), interval(p90s)
+    z = 1.96 * (truth.get("se_ms") or 0.0)
+    return {"error_median_ci95_ms": [round(med - math.hypot(med - mlo, z), 2),
+                                     round(med + math.hypot(mhi - med, z), 2)],
+            "abs_error_p90_ci95_ms": [round(plo, 2), round(phi, 2)], "probes": len(per)}
+
+
+def trust_table(out: dict) -> str:
+    kinds = out["kinds"]
+    hdr = ["profile"]
+    for k in kinds:
+        hdr += [f"{k} med err [95 %]", f"{k} p90 |err| [95 %]"]
+    rows = [hdr]
+    for row in out["links"]:
+        cells = [row["slug"]]
+        for k in kinds:
+            s = row["clients"][k]
+            tr = s.get("trust") or {}
+            m, q = tr.get("error_median_ci95_ms"), tr.get("abs_error_p90_ci95_ms")
+            cells += [f"{fmt(s['error_median_ms'], 2, True)} [{fmt(m[0], 1, True)}, {fmt(m[1], 1, True)}]"
+                      if m else "-",
+                      f"{fmt(s['abs_error_p90_ms'], 2)} [{fmt(q[0], 1)}, {fmt(q[1], 1)}]" if q else "-"]
+        rows.append(cells)
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(hdr))]
+    lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
 def table(out: dict) -> str:
     kinds = out["kinds"]
     hdr = ["profile", "truth (± se)"]
@@ -232,6 +294,10 @@ def main(argv=None) -> int:
           + ("client defaults" if not out["opts"] else "our options " + json.dumps(out["opts"]))
           + "; error = rtt_ms - truth over both sides' probe_results")
     print(table(out))
+    print()
+    print("How far each figure can be trusted: 95 % intervals from resampling the probes; the "
+          "median error's includes the truth's standard error")
+    print(trust_table(out))
     busy = [(row["slug"], k, s["busy"]) for row in out["links"] for k, s in row["clients"].items()
             if s.get("busy")]
     for slug, k, b in busy:
