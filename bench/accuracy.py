@@ -56,6 +56,22 @@ def fmt(x, nd=1, signed=False):
     return ("%+.*f" if signed else "%.*f") % (nd, x)
 
 
+def probe_series(rig, a, b, n: int, args, slug: str, kind: str) -> list:
+    """args.warmup uncounted probes, then n counted ones between pages a and b (each printed to
+    stderr), their late results collected at the end (refresh)."""
+    runs = []
+    for i in range(args.warmup + n):
+        r = rig.probe(a, b, timeout=args.timeout, settle=0)
+        if i >= args.warmup:
+            runs.append(r)
+        rtts = [p.get("rtt_ms") for ps in r.payloads.values() for p in ps]
+        mark = "warmup" if i < args.warmup else "%d/%d" % (i - args.warmup + 1, n)
+        print("  %-16s %-6s %7s: on_complete=%s payload rtt_ms=%s (%.1f s)"
+              % (slug, kind, mark, r.result.get("rtt_ms"), rtts, r.wall_s), file=sys.stderr)
+    rig.refresh(runs)
+    return runs
+
+
 def run(args) -> dict:
     from netem_rig import LinkRig, select, summarize
 
@@ -81,18 +97,8 @@ def run(args) -> dict:
             for kind in kinds:
                 a, b = rig.pair(kind, **(opts if kind != "legacy" else {}))
                 st0 = rig.link.stats()
-                runs = []
-                for i in range(args.warmup + args.n):
-                    r = rig.probe(a, b, timeout=args.timeout, settle=0)
-                    if i >= args.warmup:
-                        runs.append(r)
-                    rtts = [p.get("rtt_ms") for ps in r.payloads.values() for p in ps]
-                    mark = "warmup" if i < args.warmup else "%d/%d" % (i - args.warmup + 1, args.n)
-                    print("  %-16s %-6s %7s: on_complete=%s payload rtt_ms=%s (%.1f s)"
-                          % (prof.slug, kind, mark, r.result.get("rtt_ms"), rtts, r.wall_s),
-                          file=sys.stderr)
+                runs = probe_series(rig, a, b, args.n, args, prof.slug, kind)
                 st1 = rig.link.stats()
-                rig.refresh(runs)
                 s = summarize(kind, runs, truth)
                 s["trust"] = trust(runs, truth)
                 s["offset_ms"] = s["error_median_ms"]  # the old name
@@ -130,12 +136,7 @@ def hosts(rig, args, out: dict) -> dict:
     n = max(4, min(args.n, 10))
     truth = rig.set_link(by_slug(HOSTS_LINK), seed=args.seed, truth_count=args.truth_count)
     a, b = rig.pair("ours", **HOSTS_OPTS)
-    runs = []
-    for i in range(args.warmup + n):
-        r = rig.probe(a, b, timeout=args.timeout, settle=0)
-        if i >= args.warmup:
-            runs.append(r)
-    rig.refresh(runs)
+    runs = probe_series(rig, a, b, n, args, "hosts " + HOSTS_LINK, "ours")
     s = summarize("ours", runs, truth)
 
     def minus(x, t):
@@ -203,6 +204,14 @@ def trust(runs, truth: dict, reps: int = 2000, seed: int = 1) -> dict:
             "abs_error_p90_ci95_ms": [round(plo, 2), round(phi, 2)], "probes": len(per)}
 
 
+def markdown(rows: list) -> str:
+    """A markdown table, columns padded to their widest cell; rows[0] is the header."""
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
 def trust_table(out: dict) -> str:
     kinds = out["kinds"]
     hdr = ["profile"]
@@ -219,10 +228,7 @@ def trust_table(out: dict) -> str:
                       if m else "-",
                       f"{fmt(s['abs_error_p90_ms'], 2)} [{fmt(q[0], 1)}, {fmt(q[1], 1)}]" if q else "-"]
         rows.append(cells)
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(hdr))]
-    lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
+    return markdown(rows)
 
 
 def table(out: dict) -> str:
@@ -247,10 +253,7 @@ def table(out: dict) -> str:
             cells += [f"{s['failed']}/{s['n']} ({s['payloads_failed']}/{s['payloads']})",
                       f"{fmt(s['time_to_result_median_ms'], 0)} ms"]
         rows.append(cells)
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(hdr))]
-    lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
+    return markdown(rows)
 
 
 def main(argv=None) -> int:
